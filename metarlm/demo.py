@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from metarlm.domain import Domain, load_domain
 from metarlm.dsl import Program
 from metarlm.errors import DemoError, InputError, MetarlmError
 
-Output = Union[tuple[str, ...], int]
+Output = tuple[str, ...] | int
 MAX_DEMO_BYTES = 50_000_000
 
 
@@ -72,7 +72,8 @@ def parse_output(value: Any, domain: Domain, where: str) -> Output:
     if domain.tokens is not None:
         unknown = sorted({t for t in tokens if t not in domain.tokens})
         if unknown:
-            raise DemoError(f"{where}: token(s) outside the {domain.name} domain: {' '.join(unknown)}")
+            raise DemoError(f"{where}: token(s) outside the {domain.name} domain: "
+                            f"{' '.join(unknown)}")
     return tokens
 
 
@@ -120,7 +121,8 @@ def parse_demo(data: Any, base: Path | None = None, source: str = "<demo>") -> D
         if isinstance(q, str):
             qs.append(Query(_input(q, domain, where)))
         elif isinstance(q, dict) and "input" in q:
-            expected = parse_output(q["output"], domain, f"{where}.output") if "output" in q else None
+            expected = (parse_output(q["output"], domain, f"{where}.output")
+                        if "output" in q else None)
             qs.append(Query(_input(q["input"], domain, f"{where}.input"), expected))
         else:
             raise DemoError(f"{where}: expected a string or an object with input")

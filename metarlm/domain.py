@@ -87,7 +87,8 @@ def _describe(err: Exception, text: str) -> str:
     return str(err).splitlines()[0]
 
 
-_TERMINAL_NAMES = {"ARROW": "'->'", "HOLE": "'?'", "LSQB": "'['", "RSQB": "']'", "SEP": "end of rule",
+_TERMINAL_NAMES = {"ARROW": "'->'", "HOLE": "'?'", "LSQB": "'['", "RSQB": "']'",
+                   "SEP": "end of rule",
                    "PLUS": "'+'", "STAR": "'*'", "UVAR": "a u variable", "XVAR": "an x variable",
                    "YVAR": "a y variable", "WORD": "a word", "TOKEN": "an output token",
                    "INT": "an integer", "$END": "end of input"}

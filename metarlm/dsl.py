@@ -10,7 +10,7 @@ integer algebra, a sum of constants, calls ``[v]``, scaled calls ``[v] * INT`` a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Union
+from typing import TYPE_CHECKING, Literal
 
 from metarlm.errors import ProgramError
 
@@ -76,8 +76,8 @@ class Const:
     value: int
 
 
-LhsItem = Union[Word, Var]
-RhsItem = Union[Token, Call, Copy, Hole, Const]
+LhsItem = Word | Var
+RhsItem = Token | Call | Copy | Hole | Const
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Union
 
 from metarlm.dsl import Call, Const, Copy, Hole, Program, Rule, Token, Var, Word
 
@@ -44,7 +43,7 @@ NO_RULE, FUEL, TOO_LONG, OVERFLOW, EMPTY = (
 Monomial = tuple[int, ...]
 Poly = dict[Monomial, int]  # hole indices (sorted, with repetition) -> coefficient
 SeqValue = tuple[str | Hole, ...]
-Value = Union[SeqValue, int]
+Value = SeqValue | int
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ class Fail:
         return False
 
 
-Result = Union[Ok, Fail]
+Result = Ok | Fail
 
 
 @dataclass(frozen=True)
