@@ -86,22 +86,35 @@ def _input(value: Any, domain: Domain, where: str) -> tuple[str, ...]:
         raise DemoError(f"{where}: {err}") from None
 
 
-def parse_demo(data: Any, base: Path | None = None, source: str = "<demo>") -> Demo:
-    """Validate a decoded demo object; relative paths resolve against ``base``."""
+def parse_demo(data: Any, base: Path | None = None, source: str = "<demo>",
+               domain: str | None = None) -> Demo:
+    """Validate a decoded demo object; relative paths resolve against ``base``.
+
+    ``domain`` (a name or a .lark path relative to the working directory), when given,
+    replaces the file's own domain field.
+    """
     if not isinstance(data, dict):
         raise DemoError(f"{source}: the top level must be a JSON object")
     unknown = sorted(set(data) - {"domain", "background", "examples", "queries", "source", "about"})
     if unknown:
         raise DemoError(f"{source}: unknown field(s): {', '.join(unknown)}")
-    if "domain" not in data or not isinstance(data["domain"], str):
+    if domain is not None:
+        name = domain
+    elif "domain" not in data or not isinstance(data["domain"], str):
         raise DemoError(f"{source}: domain: required, a built-in name or a .lark path")
-    name = data["domain"]
-    if base is not None and name.endswith(".lark") and not Path(name).is_absolute():
-        name = str(base / name)
+    else:
+        name = data["domain"]
+        if base is not None and name.endswith(".lark") and not Path(name).is_absolute():
+            name = str(base / name)
     try:
-        domain = load_domain(name)
+        dom = load_domain(name)
     except MetarlmError as err:
         raise DemoError(f"{source}: domain: {err}") from None
+    return _validated(data, dom, base, source)
+
+
+def _validated(data: dict, domain: Domain, base: Path | None, source: str) -> Demo:
+    """The examples, queries and background of a demo object under its domain."""
     examples = data.get("examples")
     if not isinstance(examples, list):
         raise DemoError(f"{source}: examples: required, a list of {{input, output}} objects")
@@ -147,7 +160,7 @@ def _background(value: Any, domain: Domain, base: Path | None, source: str) -> P
         raise DemoError(f"{source}: background: {err}") from None
 
 
-def load_demo(path: str | Path) -> Demo:
+def load_demo(path: str | Path, domain: str | None = None) -> Demo:
     """Read and validate a demo file (DemoError with the field on any defect)."""
     p = Path(path)
     try:
@@ -160,4 +173,4 @@ def load_demo(path: str | Path) -> Demo:
         raise DemoError(f"{p}: cannot read: {err}") from None
     except json.JSONDecodeError as err:
         raise DemoError(f"{p}:{err.lineno}:{err.colno}: malformed JSON: {err.msg}") from None
-    return parse_demo(data, p.parent, str(p))
+    return parse_demo(data, p.parent, str(p), domain)

@@ -1,0 +1,5 @@
+"""``python -m metarlm``: the ``metarlm`` command line."""
+
+from metarlm.cli import main
+
+main()

@@ -1,0 +1,258 @@
+"""The command line: ``metarlm run``, ``metarlm check`` (and later commands), and ``synth``.
+
+Thin by design: each command parses its options, calls library functions and prints. A
+``MetarlmError`` anywhere below becomes one line on stderr and its exit code (2 for bad input);
+a program that fails on an input exits 1. Only light modules are imported at start-up, so these
+commands never pay for torch or transformers; a new command is one more ``@command`` function.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+
+from metarlm.errors import InputError, MetarlmError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+app = typer.Typer(name="metarlm", no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False,
+                  help="Rewrite-rule programs: run them, check them against demonstrations.")
+
+# defaults mirror metarlm.interp (not imported here, to keep --help light)
+DEFAULT_FUEL = 200_000
+DEFAULT_MAX_OUTPUT = 10_000
+
+FuelOpt = Annotated[int, typer.Option("--fuel", min=1, help="Evaluation steps per input.")]
+MaxOutOpt = Annotated[int, typer.Option("--max-output", min=1, help="Most output tokens.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print ``error: message`` on stderr and exit with ``code``."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def command(name: str | None = None, target: typer.Typer = app) -> Callable[[F], F]:
+    """Register a command on ``target``; a MetarlmError inside it becomes a one-line exit."""
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return func(*args, **kwargs)
+            except MetarlmError as err:
+                fail(str(err), err.exit_code)
+            except RecursionError:
+                fail("the program recursed too deeply on this input", 1)
+
+        target.command(name)(guarded)
+        return func
+
+    return decorate
+
+
+def read_text(path: Path, what: str) -> str:
+    """A text file's content, or a one-line exit saying why it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        fail(f"{what} not found: {path}")
+    except IsADirectoryError:
+        fail(f"{what} is a directory: {path}")
+    except (OSError, UnicodeDecodeError) as err:
+        fail(f"cannot read {what} {path}: {err}")
+
+
+def load_program(path: Path, domain_name: str) -> Any:
+    """Load the domain and parse a rules file under it (ProgramError names file:line:column)."""
+    from metarlm.domain import load_domain
+
+    domain = load_domain(domain_name)
+    return domain, domain.parse(read_text(path, "program file"), source=str(path))
+
+
+def gather_inputs(domain: Any, texts: Sequence[str], inputs_file: Path | None) -> list[str]:
+    """The input lines to run (``--input`` values, then the file's non-blank lines), validated."""
+    lines = [(f"--input {k + 1}", t) for k, t in enumerate(texts)]
+    if inputs_file is not None:
+        content = read_text(inputs_file, "inputs file")
+        lines += [(f"{inputs_file}:{n}", t) for n, t in enumerate(content.splitlines(), 1)
+                  if t.strip()]
+    if not lines:
+        fail("no inputs: give --input TEXT or --inputs FILE")
+    checked = []
+    for where, text in lines:
+        try:
+            checked.append(domain.split(text))
+        except InputError as err:
+            raise InputError(f"{where}: {err}") from None
+    return checked
+
+
+def value_of(result: Any) -> Any:
+    """A result's output for JSON: the integer, the tokens joined by spaces, or None."""
+    if not result.ok:
+        return None
+    return result.value if isinstance(result.value, int) else " ".join(map(str, result.value))
+
+
+def result_record(words: Sequence[str], result: Any, expected: Any = None) -> dict[str, Any]:
+    """One input's JSON record (``expected`` is included when given)."""
+    record: dict[str, Any] = {"input": " ".join(words), "output": value_of(result),
+                              "ok": bool(result.ok),
+                              "reason": None if result.ok else result.reason}
+    if expected is not None:
+        from metarlm.demo import format_output
+
+        record["expected"] = expected if isinstance(expected, int) else format_output(expected)
+    return record
+
+
+def print_json(data: Any) -> None:
+    """Write JSON on stdout."""
+    typer.echo(json.dumps(data, ensure_ascii=False))
+
+
+@command()
+def run(
+    program: Annotated[Path, typer.Argument(help="Rules file.", show_default=False)],
+    input_text: Annotated[list[str] | None, typer.Option(
+        "--input", "-i", help="An input (repeatable).", show_default=False)] = None,
+    inputs: Annotated[Path | None, typer.Option(
+        "--inputs", help="File with one input per line.", show_default=False)] = None,
+    domain: Annotated[str, typer.Option(help="Built-in domain name or a .lark file.")] = "rules",
+    as_json: JsonOpt = False,
+    fuel: FuelOpt = DEFAULT_FUEL,
+    max_output: MaxOutOpt = DEFAULT_MAX_OUTPUT,
+) -> None:
+    """Run a program on inputs: one output (or `!FAIL reason`) per line; exit 1 if any fail."""
+    from metarlm.check import run_many
+    from metarlm.interp import render
+
+    dom, prog = load_program(program, domain)
+    if prog.holes():
+        fail(f"{program}: the program has holes (?); fill them with `metarlm check --demo`")
+    words = gather_inputs(dom, input_text or [], inputs)
+    results = run_many(prog, words, fuel, max_output)
+    if as_json:
+        records = [result_record(w, r) for w, r in zip(words, results)]
+        single = len(records) == 1 and inputs is None
+        print_json(records[0] if single else records)
+    else:
+        for result in results:
+            typer.echo(render(result))
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
+@command()
+def check(
+    program: Annotated[Path, typer.Argument(help="Rules file.", show_default=False)],
+    demo: Annotated[Path, typer.Option(help="Demonstration JSON file.", show_default=False)],
+    domain: Annotated[str | None, typer.Option(
+        help="Override the demo's domain (name or .lark file).", show_default=False)] = None,
+    as_json: JsonOpt = False,
+    fuel: FuelOpt = DEFAULT_FUEL,
+    max_output: MaxOutOpt = DEFAULT_MAX_OUTPUT,
+) -> None:
+    """Check a program against a demo's examples and scored queries; exit 0 only if all hold."""
+    from metarlm.check import check_demo, matches, run_many
+    from metarlm.demo import load_demo
+
+    dem = load_demo(demo, domain)
+    prog = dem.domain.parse(read_text(program, "program file"), source=str(program))
+    report = check_demo(prog, dem, fuel, max_output)
+    queries = dem.queries
+    answers = run_many(report.program, [q.input for q in queries], fuel, max_output)
+    examples = [(e.input, e.output, c.result, c.ok) for e, c in zip(dem.examples, report.examples)]
+    answered = [(q.input, q.expected, r, q.expected is None or matches(r, q.expected))
+                for q, r in zip(queries, answers)]
+    ok = report.ok and all(row[3] for row in answered)
+    if as_json:
+        print_json(check_record(report, examples, answered, ok))
+    else:
+        print_check(report, examples, answered, ok)
+    if not ok:
+        raise typer.Exit(1)
+
+
+def check_record(report: Any, examples: list, answered: list, ok: bool) -> dict[str, Any]:
+    """The JSON object ``metarlm check --json`` prints."""
+
+    def rows(items: list) -> list[dict[str, Any]]:
+        return [{**result_record(w, r, e), "ok": good} for w, e, r, good in items]
+
+    return {"ok": ok, "program": str(report.program), "filled": report.filled,
+            "note": report.note or None, "examples": rows(examples), "queries": rows(answered)}
+
+
+def print_check(report: Any, examples: list, answered: list, ok: bool) -> None:
+    """Print the verdict of ``metarlm check`` as tables: one row per example and query."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from metarlm.demo import format_output
+    from metarlm.interp import render
+
+    console = Console(highlight=False)
+    if report.filled:
+        console.print("holes filled:\n" + str(report.program), markup=False)
+    for title, items in (("examples", examples), ("queries", answered)):
+        if not items:
+            continue
+        table = Table(title=title, title_justify="left")
+        for column in ("", "input", "expected", "got"):
+            table.add_column(column, overflow="fold")
+        for words, expected, result, good in items:
+            mark = "[green]pass[/]" if good else "[red]FAIL[/]"
+            if expected is None:
+                mark = "[blue]-[/]"
+            got = "=" if good and expected is not None else render(result)  # "=": as expected
+            table.add_row(mark, " ".join(words), format_output(expected), got)
+        console.print(table)
+    if report.note:
+        console.print(report.note, markup=False)
+    held = sum(row[3] for row in examples) + sum(row[3] for row in answered if row[1] is not None)
+    total = len(examples) + sum(row[1] is not None for row in answered)
+    verdict = "[green]the program holds[/]" if ok else "[red]the program does not hold[/]"
+    console.print(f"{held} of {total} scored items as expected: {verdict}")
+
+
+synth_app = typer.Typer(name="synth", add_completion=False, pretty_exceptions_enable=False,
+                        help="Synthesize a rule program from a demonstration.")
+
+
+@command(name=None, target=synth_app)
+def synth(
+    demo: Annotated[Path, typer.Option(help="Demonstration JSON file.", show_default=False)],
+) -> None:
+    """Find a program that reproduces the demonstration and answer its queries."""
+    import importlib.util
+
+    if importlib.util.find_spec("metarlm.search") is None:
+        fail("synthesis is not available in this build")
+    from metarlm.demo import load_demo
+    from metarlm.search import synthesize
+
+    typer.echo(str(synthesize(load_demo(demo))))
+
+
+def main() -> None:
+    """Entry point of the ``metarlm`` script."""
+    app()
+
+
+def synth_main() -> None:
+    """Entry point of the ``synth`` script."""
+    synth_app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
