@@ -129,8 +129,9 @@ def finite_language(pattern: str) -> frozenset[str] | None:
                         return None
                     alts.extend(sub)
                 outs = [o + s for o in outs for s in alts]
-            elif name == "IN" and len(arg) == 1 and str(arg[0][0]) == "LITERAL":
-                outs = [o + chr(arg[0][1]) for o in outs]
+            elif name == "IN" and all(str(kind) == "LITERAL" for kind, _ in arg):
+                # a class of single characters, as `"A" | "B"` compiles to `[AB]`
+                outs = [o + chr(code) for o in outs for _, code in arg]
             else:
                 return None
         return outs

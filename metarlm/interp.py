@@ -27,6 +27,7 @@ becomes a polynomial over the holes (``Poly``), which the checker equates to the
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -194,14 +195,15 @@ class _Evaluator:
         return acc
 
 
-def _min_after(rule: Rule) -> list[int]:
+@functools.lru_cache(maxsize=8192)
+def _min_after(rule: Rule) -> tuple[int, ...]:
     """For each LHS position, how many later items need at least one word."""
     out, need = [0] * len(rule.lhs), 0
     for k in range(len(rule.lhs) - 1, -1, -1):
         out[k] = need
         item = rule.lhs[k]
         need += 0 if isinstance(item, Var) and item.kind == "y" else 1
-    return out
+    return tuple(out)
 
 
 def _check(value: int) -> int:
