@@ -1,0 +1,346 @@
+"""Enumerative rule induction: find rules that reproduce a demonstration, with no model.
+
+The enumerator grows a program one rule at a time (a beam over rule lists), in order of size:
+
+1. Primitives. A one-word example ``w -> out`` gives the rule ``w -> out`` directly.
+2. Decomposition. For an example the current rules do not reproduce, left-hand sides are
+   drawn from its input: one or two *anchor* words kept literally, the gaps between them
+   turned into variables (``u`` for one word, ``x`` for a longer or any gap), plus the
+   anchor-free ``u1 u2``. Each binding cuts the example into sub-demonstrations (the gaps),
+   which the current rules interpret; the right-hand side is then read off the output by
+   segmenting it into sub-values ``[v]``, copies ``v`` and literal tokens (sequence algebra),
+   or solved for with Z3 as a sum of ``[v] * ?`` terms (integer algebra).
+3. Abduction. A word no rule covers gets a sketch ``w -> ? ...`` whose holes Z3 fills from
+   every example that mentions it (the one-shot case: background rules plus one example).
+
+Candidates that behave identically on the demonstration are merged (observational
+equivalence); each new rule is tried at every position among the learned rules, and a beam
+keeps the rule lists that reproduce the most examples with the fewest symbols.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from metarlm.demo import Example
+from metarlm.dsl import Call, Const, Copy, Hole, LhsItem, Program, RhsItem, Rule, Token, Var, Word
+from metarlm.interp import Ok, evaluate
+
+Scorer = Callable[[Sequence[Program]], list[tuple[bool, ...]]]
+
+
+@dataclass
+class Budget:
+    """Stop after ``max_candidates`` programs checked or ``seconds`` of wall time."""
+
+    max_candidates: int = 200_000
+    seconds: float = 30.0
+    candidates: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def exhausted(self) -> bool:
+        return (self.candidates >= self.max_candidates
+                or time.monotonic() - self.started >= self.seconds)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+@dataclass(frozen=True)
+class EnumConfig:
+    """Knobs of the enumerator: beam width, anchors, right-hand side length, segmentations."""
+
+    beam: int = 4
+    max_anchors: int = 2
+    max_rhs: int = 12
+    max_segmentations: int = 24
+    max_hole_tokens: int = 3
+    examples_per_step: int = 3
+
+
+def reference_scorer(examples: Sequence[Example]) -> Scorer:
+    """Per-example verdicts of each program, by the reference interpreter."""
+
+    def score(programs: Sequence[Program]) -> list[tuple[bool, ...]]:
+        return [tuple(_reproduces(p, e) for e in examples) for p in programs]
+
+    return score
+
+
+def _reproduces(program: Program, example: Example) -> bool:
+    result = evaluate(program, example.input)
+    return isinstance(result, Ok) and result.value == example.output
+
+
+def size(program: Program) -> int:
+    """Description length: symbols on both sides of every rule, plus one per rule."""
+    return sum(1 + len(r.lhs) + len(r.rhs) for r in program.rules)
+
+
+@dataclass(frozen=True)
+class _State:
+    learned: tuple[Rule, ...]
+    verdicts: tuple[bool, ...]
+
+    @property
+    def solved(self) -> int:
+        return sum(self.verdicts)
+
+
+class Enumerator:
+    """Rule-by-rule enumeration over one demonstration (see the module docstring)."""
+
+    def __init__(self, examples: Sequence[Example], background: Program | None,
+                 algebra: str, budget: Budget, config: EnumConfig | None = None,
+                 scorer: Scorer | None = None) -> None:
+        self.examples = tuple(sorted(examples, key=lambda e: len(e.input)))
+        self.background = background or Program((), algebra)  # type: ignore[arg-type]
+        self.algebra = algebra
+        self.budget, self.config = budget, config or EnumConfig()
+        self.scorer = scorer or reference_scorer(self.examples)
+        self.seen: set[tuple[bool, ...] | tuple[Rule, ...]] = set()
+
+    def program(self, learned: Sequence[Rule]) -> Program:
+        return Program(self.background.rules + tuple(learned), self.algebra)  # type: ignore[arg-type]
+
+    def run(self) -> Iterator[Program]:
+        """Yield consistent programs (smallest first within each depth) until the budget ends."""
+        start = self._score([tuple(self._primitives())])[0]
+        beam = [start]
+        for _ in range(64):
+            done = [s for s in beam if all(s.verdicts)]
+            for state in sorted(done, key=lambda s: size(self.program(s.learned))):
+                yield self.program(state.learned)
+            beam = [s for s in beam if not all(s.verdicts)]
+            if not beam or self.budget.exhausted():
+                return
+            successors: list[_State] = []
+            for state in beam:
+                successors.extend(self._expand(state))
+                if self.budget.exhausted():
+                    break
+            beam = sorted(successors, key=self._rank)[: self.config.beam]
+
+    def _rank(self, state: _State) -> tuple[int, int, int]:
+        # Ties in size go to rules anchored on a word: `u1 fep` over `u1 u2`.
+        loose = sum(1 for r in state.learned if not any(isinstance(i, Word) for i in r.lhs))
+        return (-state.solved, size(self.program(state.learned)), loose)
+
+    def _score(self, learned_lists: Sequence[tuple[Rule, ...]]) -> list[_State]:
+        self.budget.candidates += len(learned_lists)
+        verdicts = self.scorer([self.program(ls) for ls in learned_lists])
+        return [_State(ls, v) for ls, v in zip(learned_lists, verdicts)]
+
+    def _primitives(self) -> list[Rule]:
+        rules, covered = [], set()
+        for ex in self.examples:
+            if len(ex.input) == 1 and ex.input[0] not in covered:
+                if _reproduces(self.background, ex):
+                    continue
+                covered.add(ex.input[0])
+                rhs: tuple[RhsItem, ...]
+                if isinstance(ex.output, int):
+                    rhs = (Const(ex.output),)
+                else:
+                    rhs = tuple(Token(t) for t in ex.output)
+                rules.append(Rule((Word(ex.input[0]),), rhs))
+        return rules
+
+    def _expand(self, state: _State) -> list[_State]:
+        """Successor states: the state plus one new rule at some position, strictly better."""
+        failing = [e for e, ok in zip(self.examples, state.verdicts) if not ok]
+        rules: dict[Rule, None] = {}
+        for ex in failing[: self.config.examples_per_step]:
+            for rule in self._candidate_rules(state, ex):
+                rules.setdefault(rule, None)
+        lists = []
+        for rule in rules:
+            for pos in _positions(state.learned, rule):
+                lists.append(state.learned[:pos] + (rule,) + state.learned[pos:])
+        scored: list[_State] = []
+        for chunk in _chunks(lists, 256):
+            if self.budget.exhausted():
+                break
+            scored.extend(c for c in self._score(chunk) if c.solved > state.solved)
+        out = []
+        # Observational equivalence: of the rule lists with the same verdicts and size, keep
+        # the best ranked one only.
+        for cand in sorted(scored, key=self._rank):
+            key = cand.verdicts + (size(self.program(cand.learned)),)
+            if key not in self.seen:
+                self.seen.add(key)
+                out.append(cand)
+        return out
+
+    def _candidate_rules(self, state: _State, ex: Example) -> Iterator[Rule]:
+        current = self.program(state.learned)
+        yield from self._abduce(current, ex)
+        for lhs in lhs_templates(ex.input, self.config.max_anchors):
+            for binding in _bindings(lhs, ex.input):
+                yield from self._rhs_for(current, lhs, binding, ex)
+
+    def _rhs_for(self, current: Program, lhs: tuple[LhsItem, ...],
+                 binding: dict[Var, tuple[int, int]], ex: Example) -> Iterator[Rule]:
+        values: dict[Var, object] = {}
+        for var, (s, e) in binding.items():
+            if s == e:
+                values[var] = () if self.algebra == "seq" else 0
+                continue
+            result = evaluate(current, ex.input[s:e])
+            if isinstance(result, Ok):
+                values[var] = result.value
+        if self.algebra == "seq":
+            words = {v: ex.input[s:e] for v, (s, e) in binding.items()}
+            assert isinstance(ex.output, tuple)
+            for rhs in segmentations(ex.output, values, words, self.config):  # type: ignore[arg-type]
+                yield Rule(lhs, rhs)
+        else:
+            yield from self._int_rules(current, lhs, values)
+
+    def _int_rules(self, current: Program, lhs: tuple[LhsItem, ...],
+                   values: dict[Var, object]) -> Iterator[Rule]:
+        from metarlm.holes import fill_holes
+
+        known = [v for v in lhs if isinstance(v, Var) and v in values]
+        for shape in _int_shapes(known):
+            sketch = Rule(lhs, shape)
+            program = Program(current.rules + (sketch,), "int")
+            applicable = [e for e in self.examples if _matches(lhs, e.input)]
+            filled = fill_holes(program, applicable)
+            if filled is not None:
+                yield filled.rules[-1]
+
+    def _abduce(self, current: Program, ex: Example) -> Iterator[Rule]:
+        """Sketches ``w -> ? ...`` for words no rule mentions, filled by Z3 from the examples."""
+        from metarlm.holes import fill_holes
+
+        mentioned = {it.text for r in current.rules for it in r.lhs if isinstance(it, Word)}
+        unknown = [w for w in dict.fromkeys(ex.input) if w not in mentioned]
+        lengths = range(self.config.max_hole_tokens + 1) if self.algebra == "seq" else (1,)
+        for word in unknown[:2]:
+            relevant = [e for e in self.examples if word in e.input]
+            for n in lengths:
+                sketch = Rule((Word(word),), tuple(Hole(i) for i in range(n)))
+                filled = fill_holes(Program(current.rules + (sketch,), current.algebra),
+                                    relevant)
+                self.budget.candidates += 1
+                if filled is not None:
+                    yield filled.rules[-1]
+
+
+def _chunks(items: list, n: int) -> Iterator[list]:
+    for i in range(0, len(items), n):
+        yield items[i:i + n]
+
+
+def _positions(learned: tuple[Rule, ...], rule: Rule) -> range:
+    """Insertion points: primitives go first; other rules anywhere after the primitives."""
+    n_prims = sum(1 for r in learned if all(isinstance(it, Word) for it in r.lhs))
+    if all(isinstance(it, Word) for it in rule.lhs):
+        return range(0, 1)
+    return range(n_prims, len(learned) + 1)
+
+
+def lhs_templates(words: Sequence[str], max_anchors: int = 2) -> Iterator[tuple[LhsItem, ...]]:
+    """Left-hand sides that match ``words``: anchors kept, gaps made variables."""
+    seen: set[tuple[LhsItem, ...]] = set()
+    n = len(words)
+    if n == 2:
+        for kinds in (("u", "u"), ("x", "x")):
+            lhs = (Var(kinds[0], 1), Var(kinds[1], 2))  # type: ignore[arg-type]
+            seen.add(lhs)
+            yield lhs
+    for k in range(1, max_anchors + 1):
+        for anchors in itertools.combinations(range(n), k):
+            if len({words[a] for a in anchors}) < k and k > 1:
+                continue
+            for lhs in _fill_gaps(words, anchors):
+                if lhs not in seen and len(lhs) > 1:
+                    seen.add(lhs)
+                    yield lhs
+
+
+def _fill_gaps(words: Sequence[str], anchors: tuple[int, ...]) -> Iterator[tuple[LhsItem, ...]]:
+    bounds = [-1, *anchors, len(words)]
+    gaps = [bounds[i + 1] - bounds[i] - 1 for i in range(len(bounds) - 1)]
+    options = [[()] if g == 0 else ([("u",), ("x",)] if g == 1 else [("x",)]) for g in gaps]
+    for choice in itertools.product(*options):
+        items: list[LhsItem] = []
+        counts = {"u": 0, "x": 0}
+        for gi, kinds in enumerate(choice):
+            for kind in kinds:
+                counts[kind] += 1
+                items.append(Var(kind, counts[kind]))  # type: ignore[arg-type]
+            if gi < len(anchors):
+                items.append(Word(words[anchors[gi]]))
+        yield tuple(items)
+
+
+def _bindings(lhs: tuple[LhsItem, ...], words: Sequence[str]) -> list[dict[Var, tuple[int, int]]]:
+    """Up to three bindings of lhs to the whole input, in the interpreter's order."""
+    rule = Rule(lhs, ())
+    from metarlm.interp import _Evaluator
+
+    ev = _Evaluator(Program((rule,)), words, 10_000, 10_000)
+    out = []
+    for binding in ev.bindings(0, 0, len(words)):
+        out.append(dict(zip(rule.variables(), binding)))
+        if len(out) == 3:
+            break
+    return out
+
+
+def _matches(lhs: tuple[LhsItem, ...], words: Sequence[str]) -> bool:
+    return bool(_bindings(lhs, words))
+
+
+def segmentations(output: tuple[str, ...], values: dict[Var, tuple[str, ...]],
+                  words: dict[Var, tuple[str, ...]], config: EnumConfig) -> Iterator[tuple]:
+    """Right-hand sides that concatenate to ``output``: sub-values, copies, then tokens."""
+    found = 0
+    pieces = [(Call(v), val) for v, val in values.items() if val]
+    pieces += [(Copy(v), ws) for v, ws in words.items() if ws and ws not in values.values()]
+
+    def go(pos: int, acc: tuple[RhsItem, ...]) -> Iterator[tuple[RhsItem, ...]]:
+        nonlocal found
+        if found >= config.max_segmentations or len(acc) > config.max_rhs:
+            return
+        if pos == len(output):
+            found += 1
+            yield acc
+            return
+        for item, val in pieces:
+            if output[pos:pos + len(val)] == val:
+                yield from go(pos + len(val), acc + (item,))
+        yield from go(pos + 1, acc + (Token(output[pos]),))
+
+    yield from go(0, ())
+
+
+def _int_shapes(known: list[Var]) -> Iterator[tuple[RhsItem, ...]]:
+    """Integer right-hand sides over the known variables: each [v] or [v] * ?, plus ? or not."""
+    for keep in range(len(known), 0, -1):
+        for subset in itertools.combinations(known, keep):
+            for scaled in itertools.product((False, True), repeat=len(subset)):
+                terms: list[RhsItem] = []
+                for var, sc in zip(subset, scaled):
+                    terms.append(Call(var, Hole(0)) if sc else Call(var))
+                for with_const in (False, True):
+                    yield _number_holes(tuple(terms) + ((Hole(0),) if with_const else ()))
+
+
+def _number_holes(rhs: tuple[RhsItem, ...]) -> tuple[RhsItem, ...]:
+    out, k = [], 0
+    for item in rhs:
+        if isinstance(item, Hole):
+            out.append(Hole(k))
+            k += 1
+        elif isinstance(item, Call) and isinstance(item.scale, Hole):
+            out.append(Call(item.var, Hole(k)))
+            k += 1
+        else:
+            out.append(item)
+    return tuple(out)

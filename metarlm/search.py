@@ -1,0 +1,276 @@
+"""Search: propose → check → rank, with recursive decomposition; ``synthesize`` is the API.
+
+1. Whole-program proposals. The meta-trained model (``metarlm.propose``) samples programs for
+   the rules the demonstration needs beyond its background, in batches; duplicates are dropped,
+   each batch is checked in the kernels, sketches have their holes filled with Z3, and every
+   consistent program is kept with its model log-probability.
+2. Recursive decomposition. When whole programs fail within their share of the budget, the
+   enumerator (``metarlm.enumerator``) takes over: rules already accepted and the background
+   cut the demonstration into sub-demonstrations, solved one rule at a time (abduction with Z3
+   for unknown words). Rules found this way are marked with their level.
+3. Ranking. Consistent programs are ordered by model log-probability (when a model is loaded)
+   minus a description-length prior; the best is chosen, and up to three runners-up that
+   behave differently are reported with an input on which they differ.
+
+Budgets are candidates checked and wall-clock seconds; the same seed gives the same result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from metarlm.check import CheckReport, check_demo, run_many
+from metarlm.demo import Demo, Output, format_output
+from metarlm.dsl import Program, print_rule
+from metarlm.enumerator import Budget, EnumConfig, Enumerator, size
+from metarlm.interp import Fail, Ok, Result, Step, derive, render
+
+DL_WEIGHT = 0.5  # nats per symbol of description length in the ranking score
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Budgets and switches of one synthesis run."""
+
+    budget: int = 50_000
+    timeout: float = 20.0
+    seed: int = 0
+    use_model: bool = True
+    checkpoint: str | None = None
+    samples: int = 512
+    batch: int = 64
+    temperature: float = 1.0
+    model_share: float = 0.5
+    alternatives: int = 3
+
+
+@dataclass(frozen=True)
+class QueryAnswer:
+    """The chosen program's answer to one query, scored when the demo gives the output."""
+
+    input: tuple[str, ...]
+    output: Output | None
+    failure: str | None = None
+    expected: Output | None = None
+
+    @property
+    def correct(self) -> bool | None:
+        return None if self.expected is None else self.output == self.expected
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """A consistent runner-up and an input on which it differs from the chosen program."""
+
+    program: Program
+    input: tuple[str, ...] | None
+    output: str
+    chosen_output: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A consistent program with its score parts and where it came from."""
+
+    program: Program
+    logprob: float | None
+    origin: str
+
+    @property
+    def score(self) -> float:
+        return (self.logprob or 0.0) - DL_WEIGHT * size(self.program)
+
+
+@dataclass(frozen=True)
+class SynthesisResult:
+    """Everything a run found: the program, checks, answers, costs and alternatives."""
+
+    program: Program | None
+    background: Program | None
+    report: CheckReport | None
+    queries: tuple[QueryAnswer, ...]
+    candidates: int
+    seconds: float
+    alternatives: tuple[Alternative, ...] = ()
+    origin: dict[str, str] = field(default_factory=dict)
+    tried: tuple[str, ...] = ()
+    seed: int = 0
+
+    @property
+    def consistent(self) -> bool:
+        return self.report is not None and self.report.ok
+
+    @property
+    def accuracy(self) -> float | None:
+        scored = [q.correct for q in self.queries if q.correct is not None]
+        return sum(scored) / len(scored) if scored else None
+
+    @property
+    def learned(self) -> Program | None:
+        """The rules beyond the background."""
+        if self.program is None:
+            return None
+        n = len(self.background) if self.background is not None else 0
+        return Program(self.program.rules[n:], self.program.algebra)
+
+    def to_json(self) -> dict[str, Any]:
+        """The same facts as the pretty report, for machines."""
+        return {
+            "program": None if self.program is None else str(self.program),
+            "learned": None if self.learned is None else str(self.learned),
+            "consistent": self.consistent,
+            "examples": [] if self.report is None else [
+                {"input": " ".join(c.example.input), "expected": format_output(c.example.output),
+                 "output": render(c.result), "ok": c.ok} for c in self.report.examples],
+            "queries": [_query_json(q) for q in self.queries],
+            "accuracy": self.accuracy,
+            "candidates": self.candidates,
+            "seconds": round(self.seconds, 4),
+            "alternatives": [
+                {"program": str(a.program), "input": None if a.input is None else " ".join(a.input),
+                 "output": a.output, "chosen_output": a.chosen_output}
+                for a in self.alternatives],
+            "origin": self.origin,
+            "tried": list(self.tried),
+            "seed": self.seed,
+        }
+
+
+def _query_json(q: QueryAnswer) -> dict[str, Any]:
+    out: dict[str, Any] = {"input": " ".join(q.input), "output": format_output(q.output)}
+    if q.failure:
+        out["failure"] = q.failure
+    if q.expected is not None:
+        out["expected"] = format_output(q.expected)
+        out["correct"] = q.correct
+    return out
+
+
+def synthesize(demo: Demo, config: SearchConfig | None = None, **overrides: Any) -> SynthesisResult:
+    """Find a program consistent with the demonstration within budget (see module docs)."""
+    cfg = config or SearchConfig()
+    if overrides:
+        cfg = SearchConfig(**{**cfg.__dict__, **overrides})
+    budget = Budget(max_candidates=cfg.budget, seconds=cfg.timeout)
+    found: list[Candidate] = []
+    tried: list[str] = []
+    scorer = None
+    if cfg.use_model:
+        from metarlm.propose import ModelProposer
+
+        proposer = ModelProposer.load(cfg.checkpoint)
+        scorer = proposer
+        share = Budget(max_candidates=int(cfg.budget * cfg.model_share),
+                       seconds=cfg.timeout * cfg.model_share)
+        found += proposer.propose(demo, cfg, share)
+        budget.candidates += share.candidates
+        tried.append(f"model: {share.candidates} sampled programs checked")
+    if not found:
+        found += _enumerate(demo, budget, cfg)
+        tried.append("enumeration with decomposition and abduction")
+    if scorer is not None and found:
+        found = [Candidate(c.program, scorer.logprob(demo, c.program) if c.logprob is None
+                           else c.logprob, c.origin) for c in found]
+    return _result(demo, cfg, found, budget, tried)
+
+
+def _enumerate(demo: Demo, budget: Budget, cfg: SearchConfig) -> list[Candidate]:
+    enum = Enumerator(demo.examples, demo.background, demo.domain.algebra, budget, EnumConfig())
+    out: list[Candidate] = []
+    for program in enum.run():
+        out.append(Candidate(program, None, "decomposition"))
+        if len(out) > cfg.alternatives + 3 or budget.exhausted():
+            break
+    return out
+
+
+def _result(demo: Demo, cfg: SearchConfig, found: list[Candidate], budget: Budget,
+            tried: list[str]) -> SynthesisResult:
+    unique: dict[Program, Candidate] = {}
+    for cand in sorted(found, key=lambda c: -c.score):
+        unique.setdefault(cand.program, cand)
+    ranked = list(unique.values())
+    if not ranked:
+        return SynthesisResult(None, demo.background, None, _answers(None, demo),
+                               budget.candidates, budget.elapsed(), tried=tuple(tried),
+                               seed=cfg.seed)
+    best = ranked[0]
+    report = check_demo(_learned(best.program, demo), demo)
+    n_bg = len(demo.background) if demo.background is not None else 0
+    origin = {print_rule(r, best.program.algebra): ("background" if i < n_bg else best.origin)
+              for i, r in enumerate(best.program.rules)}
+    return SynthesisResult(
+        program=report.program, background=demo.background, report=report,
+        queries=_answers(report.program, demo), candidates=budget.candidates,
+        seconds=budget.elapsed(), alternatives=_alternatives(best, ranked[1:], demo, cfg),
+        origin=origin, tried=tuple(tried), seed=cfg.seed)
+
+
+def _learned(program: Program, demo: Demo) -> Program:
+    n = len(demo.background) if demo.background is not None else 0
+    return Program(program.rules[n:], program.algebra)
+
+
+def _answers(program: Program | None, demo: Demo) -> tuple[QueryAnswer, ...]:
+    if program is None:
+        return tuple(QueryAnswer(q.input, None, "no program", q.expected) for q in demo.queries)
+    results = run_many(program, [q.input for q in demo.queries])
+    return tuple(QueryAnswer(q.input, r.value if isinstance(r, Ok) else None,
+                             r.reason if isinstance(r, Fail) else None, q.expected)
+                 for q, r in zip(demo.queries, results))
+
+
+def probe_inputs(demo: Demo, program: Program, limit: int = 200) -> list[tuple[str, ...]]:
+    """Inputs on which to compare programs: the queries, then recombined example inputs."""
+    pool: dict[tuple[str, ...], None] = {}
+    for q in demo.queries:
+        pool.setdefault(q.input, None)
+    words = sorted({w for e in demo.examples for w in e.input})
+    inputs = [e.input for e in demo.examples]
+    for a in inputs:
+        for b in inputs:
+            for w in words:
+                if len(pool) >= limit:
+                    return list(pool)
+                pool.setdefault(a + (w,) + b, None)
+                pool.setdefault((w,) + a, None)
+    return list(pool)
+
+
+def _alternatives(best: Candidate, others: Sequence[Candidate], demo: Demo,
+                  cfg: SearchConfig) -> tuple[Alternative, ...]:
+    probes = probe_inputs(demo, best.program)
+    chosen = run_many(best.program, probes)
+    out = []
+    for cand in others:
+        theirs = run_many(cand.program, probes)
+        diff = next((k for k, (a, b) in enumerate(zip(chosen, theirs)) if a != b), None)
+        if diff is None:
+            continue
+        out.append(Alternative(cand.program, probes[diff], render(theirs[diff]),
+                               render(chosen[diff])))
+        if len(out) >= cfg.alternatives:
+            break
+    return tuple(out)
+
+
+def explain(program: Program, words: Sequence[str]) -> tuple[Result, list[str]]:
+    """The derivation of one output as indented lines: which rule produced which part."""
+    result, tree = derive(program, words)
+    lines: list[str] = []
+
+    def walk(step: Step, depth: int) -> None:
+        span = " ".join(words[step.start:step.end])
+        rule = print_rule(program.rules[step.rule], program.algebra)
+        sub = derive(program, words[step.start:step.end])[0]
+        lines.append(f"{'  ' * depth}{span}  =>  {render(sub)}    [{rule}]")
+        for child in step.children:
+            walk(child, depth + 1)
+
+    if tree is not None:
+        walk(tree, 0)
+    return result, lines
+
+
