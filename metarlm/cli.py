@@ -232,16 +232,42 @@ synth_app = typer.Typer(name="synth", add_completion=False, pretty_exceptions_en
 @command(name=None, target=synth_app)
 def synth(
     demo: Annotated[Path, typer.Option(help="Demonstration JSON file.", show_default=False)],
+    no_model: Annotated[bool, typer.Option(
+        "--no-model", help="Enumeration only: no neural proposals.")] = False,
+    budget: Annotated[int, typer.Option(min=1, help="Most candidate programs to check.")] = 50_000,
+    timeout: Annotated[float, typer.Option(min=0.1, help="Most seconds to search.")] = 20.0,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same result).")] = 0,
+    checkpoint: Annotated[str | None, typer.Option(
+        help="Model checkpoint directory (default: the shipped one).", show_default=False)] = None,
+    explain: Annotated[bool, typer.Option(
+        "--explain", help="Show the derivation of the first query (or example).")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Find a program that reproduces the demonstration and answer its queries."""
-    import importlib.util
-
-    if importlib.util.find_spec("metarlm.search") is None:
-        fail("synthesis is not available in this build")
     from metarlm.demo import load_demo
-    from metarlm.search import synthesize
+    from metarlm.search import SearchConfig, explain_lines, synthesize
 
-    typer.echo(str(synthesize(load_demo(demo))))
+    dem = load_demo(demo)
+    config = SearchConfig(budget=budget, timeout=timeout, seed=seed, use_model=not no_model,
+                          checkpoint=checkpoint)
+    result = synthesize(dem, config)
+    lines: list[str] = []
+    if explain and result.program is not None:
+        words = dem.queries[0].input if dem.queries else dem.examples[0].input
+        lines = explain_lines(result.program, words)
+    if as_json:
+        record = result.to_json()
+        if explain:
+            record["explanation"] = lines
+        print_json(record)
+    else:
+        from rich.console import Console
+
+        from metarlm.report import print_result
+
+        print_result(result, Console(), lines)
+    if result.program is None or not result.consistent:
+        raise typer.Exit(1)
 
 
 def main() -> None:

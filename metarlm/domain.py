@@ -6,8 +6,8 @@ A domain is named (``scan``, ``miniscan``, ``numbers``, ``code``, ``rules``: fil
 - the value algebra: ``seq`` when it uses ``seq_program``, ``int`` when ``int_program``;
 - the words and output tokens: finite when ``WORD``/``TOKEN`` are overridden by a list of
   strings, open (``None``) when they keep the core's regular expressions;
-- the variable kinds it allows (a kind whose terminal is overridden to match nothing is off);
-- settings from comment lines ``// @key: value`` (``max_rules``, ``max_words``).
+- settings from comment lines ``// @key: value``: ``max_rules`` and ``max_words`` (integers)
+  and ``variables`` (the variable kinds allowed, e.g. ``// @variables: u x``; default all).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from metarlm.errors import DomainError, InputError, ProgramError
 GRAMMAR_DIR = Path(__file__).parent / "grammar"
 BUILTIN = ("scan", "miniscan", "numbers", "code", "rules")
 DEFAULT_SETTINGS: dict[str, int] = {"max_rules": 64, "max_words": 256}
-_SETTING = re.compile(r"^\s*//\s*@(\w+)\s*:\s*(\S+)\s*$", re.M)
+_SETTING = re.compile(r"^\s*//\s*@(\w+)\s*:\s*(.*?)\s*$", re.M)
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,12 @@ class Domain:
         except UnexpectedInput as err:
             raise ProgramError(_describe(err, text), err.line, err.column, source) from None
         program = parse_rules(text, self.algebra, tree, source)
+        for rule in program.rules:
+            off = [v.name for v in rule.variables() if v.kind not in self.var_kinds]
+            if off:
+                raise ProgramError(f"variable {off[0]} is not allowed in the {self.name} domain "
+                                   f"(variables: {' '.join(sorted(self.var_kinds))})",
+                                   source=source)
         if len(program) > self.settings["max_rules"]:
             raise ProgramError(f"{len(program)} rules, more than the domain's "
                                f"max_rules = {self.settings['max_rules']}", source=source)
@@ -190,13 +196,16 @@ def _load(path: Path) -> Domain:
             return frozenset([term.pattern.value])
         return finite_language(term.pattern.value)
 
-    kinds = frozenset(k for k in ("u", "x", "y") if language(k.upper() + "VAR") != frozenset())
-    settings = dict(DEFAULT_SETTINGS)
+    settings: dict[str, int] = dict(DEFAULT_SETTINGS)
+    kinds = frozenset("uxy")
     for key, value in _SETTING.findall(text):
-        if key not in DEFAULT_SETTINGS or not value.isdigit():
+        if key == "variables" and value and set(value.split()) <= set("uxy"):
+            kinds = frozenset(value.split())
+        elif key in DEFAULT_SETTINGS and value.isdigit():
+            settings[key] = int(value)
+        else:
             raise DomainError(f"{path}: unknown or malformed setting @{key}: {value}")
-        settings[key] = int(value)
-    return Domain(name=path.stem if path.parent != GRAMMAR_DIR else path.stem, path=path,
+    return Domain(name=path.stem, path=path,
                   algebra="seq" if has_seq else "int", words=language("WORD"),
                   tokens=language("TOKEN") if has_seq else None, var_kinds=kinds,
                   settings=settings, parser=parser)

@@ -25,7 +25,7 @@ from metarlm.check import CheckReport, check_demo, run_many
 from metarlm.demo import Demo, Output, format_output
 from metarlm.dsl import Program, print_rule
 from metarlm.enumerator import Budget, EnumConfig, Enumerator, size
-from metarlm.interp import Fail, Ok, Result, Step, derive, render
+from metarlm.interp import Fail, Ok, Step, derive, render
 
 DL_WEIGHT = 0.5  # nats per symbol of description length in the ranking score
 
@@ -256,7 +256,7 @@ def _alternatives(best: Candidate, others: Sequence[Candidate], demo: Demo,
     return tuple(out)
 
 
-def explain(program: Program, words: Sequence[str]) -> tuple[Result, list[str]]:
+def explain_lines(program: Program, words: Sequence[str]) -> list[str]:
     """The derivation of one output as indented lines: which rule produced which part."""
     result, tree = derive(program, words)
     lines: list[str] = []
@@ -269,8 +269,9 @@ def explain(program: Program, words: Sequence[str]) -> tuple[Result, list[str]]:
         for child in step.children:
             walk(child, depth + 1)
 
-    if tree is not None:
-        walk(tree, 0)
-    return result, lines
+    if tree is None:
+        return [f"{' '.join(words)}  =>  {render(result)}"]
+    walk(tree, 0)
+    return lines
 
 

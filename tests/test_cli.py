@@ -199,13 +199,25 @@ def test_program_with_holes_is_refused_by_run(tmp_path: Path) -> None:
     assert "holes" in one_line_error(*invoke("run", prog, "-i", "dax"))
 
 
-def test_synth_without_search(monkeypatch: pytest.MonkeyPatch) -> None:
-    import importlib.util
-
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
-    result = runner.invoke(cli.synth_app, ["--demo", "x.json"])
+def test_synth_bad_demo_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "demo.json"
+    bad.write_text('{"domain": "scan", "examples": [{"input": "jump"}]}')
+    result = runner.invoke(cli.synth_app, ["--demo", str(bad), "--no-model"])
     assert result.exit_code == 2
-    assert result.stderr.strip() == "error: synthesis is not available in this build"
+    assert result.stderr.strip().startswith("error: ") and "examples[0]" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_synth_no_model_json() -> None:
+    result = runner.invoke(cli.synth_app, ["--demo", "examples/miniscan/demo.json",
+                                           "--no-model", "--json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    for key in ("program", "consistent", "queries", "accuracy", "candidates", "seconds",
+                "alternatives"):
+        assert key in record
+    assert record["consistent"] and record["accuracy"] == 1.0
+    assert all(q["output"] == q["expected"] and q["correct"] for q in record["queries"])
 
 
 @pytest.mark.parametrize("args", [
