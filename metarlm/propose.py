@@ -1,0 +1,147 @@
+"""The neural proposer: sample programs from the meta-trained model and keep consistent ones.
+
+Each batch renames the demonstration's words and tokens to fresh random slots (the model was
+trained under such renamings, so every batch is a new view of the same task), samples under the
+grammar mask, prepends the background rules, and checks the whole batch in the kernels.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from metarlm.check import check_token_batch
+from metarlm.demo import Demo
+from metarlm.dsl import Program
+from metarlm.enumerator import Budget
+from metarlm.errors import MetarlmError
+from metarlm.search import Candidate, SearchConfig
+from metarlm.tokens import (
+    BOS,
+    PAD,
+    SEP,
+    Abstraction,
+    encode_episode,
+    encode_program,
+    encode_target,
+    episode_symbols,
+    make_abstraction,
+)
+
+DEFAULT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "default"
+MAX_PROGRAM_IDS = 256
+
+
+def default_checkpoint() -> Path:
+    """The checkpoint shipped inside the package."""
+    return DEFAULT_CHECKPOINT
+
+
+@dataclass
+class ModelProposer:
+    """A loaded checkpoint that proposes programs for demonstrations."""
+
+    model: Any
+    meta: dict[str, Any]
+    path: Path
+
+    @classmethod
+    def load(cls, checkpoint: str | Path | None = None) -> ModelProposer:
+        """Load a checkpoint directory (default: the shipped one); MetarlmError if absent."""
+        from metarlm.model import load_checkpoint
+
+        path = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
+        if not (path / "config.json").is_file():
+            raise MetarlmError(f"no model checkpoint at {path}; train one with `metarlm train` "
+                               "or search without a model (--no-model)")
+        model, meta = load_checkpoint(path)
+        return cls(model, meta, path)
+
+    def _views(self, demo: Demo, seed: int) -> tuple[list[str], list[str], random.Random]:
+        words, tokens = episode_symbols(demo.examples, [demo.background])
+        return words, tokens, random.Random(seed)
+
+    def propose(self, demo: Demo, cfg: SearchConfig, budget: Budget) -> list[Candidate]:
+        """Consistent programs (background + proposed rules) found within the budget."""
+        from metarlm.decode import ProgramConstraint, sample_programs
+
+        words, tokens, rng = self._views(demo, cfg.seed)
+        algebra = demo.domain.algebra
+        room = demo.domain.settings["max_rules"] - len(demo.background or ())
+        seen: set[Program] = set()
+        found: list[Candidate] = []
+        drawn = 0
+        while drawn < cfg.samples and not budget.exhausted() and room > 0:
+            view = make_abstraction(words, tokens, rng)
+            source = encode_episode(demo.examples, view, algebra, demo.background)
+            constraint = ProgramConstraint.for_abstraction(
+                demo.domain, view, max_rules=room, max_len=MAX_PROGRAM_IDS)
+            batch = sample_programs(self.model, source, constraint, cfg.batch,
+                                    temperature=cfg.temperature, seed=rng.randrange(2**31))
+            drawn += len(batch)
+            fresh = []
+            for cand in batch:
+                program = view.decode(cand.ids, algebra)
+                if program not in seen:
+                    seen.add(program)
+                    fresh.append((program, cand))
+            if not fresh:
+                continue
+            budget.candidates += len(fresh)
+            ids = _with_background([c.ids for _, c in fresh], demo.background, view)
+            verdict = check_token_batch(ids, view.words, view.tokens, demo.examples, algebra)
+            for ok, (program, cand) in zip(verdict.tolist(), fresh):
+                if ok:
+                    found.append(Candidate(_full(program, demo), cand.logprob, "model"))
+        return found
+
+    def logprob(self, demo: Demo, program: Program) -> float:
+        """Teacher-forced log-probability of the program's learned rules under one view."""
+        import torch
+
+        n = len(demo.background or ())
+        learned = Program(program.rules[n:], program.algebra)
+        words, tokens, rng = self._views(demo, 0)
+        words_extra, tokens_extra = episode_symbols([], [learned])
+        view = make_abstraction(set(words) | set(words_extra), set(tokens) | set(tokens_extra),
+                                rng)
+        source = encode_episode(demo.examples, view, program.algebra, demo.background)
+        try:
+            target = encode_target(learned, view)
+        except (KeyError, ValueError):
+            return float("-inf")
+        with torch.inference_mode():
+            out = self.model(input_ids=torch.tensor([source]),
+                             decoder_input_ids=torch.tensor([target[:-1]]))
+            logp = torch.log_softmax(out.logits[0].float(), dim=-1)
+            picked = logp.gather(1, torch.tensor(target[1:]).unsqueeze(1))
+        return float(picked.sum())
+
+
+def _full(program: Program, demo: Demo) -> Program:
+    """Background rules first, then the proposed ones (the checker's order)."""
+    full = demo.background + program if demo.background is not None else program
+    if full.holes():
+        from metarlm.holes import fill_holes
+
+        filled = fill_holes(full, demo.examples)
+        return filled if filled is not None else full
+    return full
+
+
+def _with_background(rows: list[tuple[int, ...]], background: Program | None,
+                     view: Abstraction) -> np.ndarray:
+    """Id rows with the background rules spliced in after BOS, padded into one array."""
+    prefix: list[int] = []
+    if background is not None and background.rules:
+        prefix = encode_program(background, view.word_slot, view.token_slot)[1:-1] + [SEP]
+    full = [[BOS] + prefix + [i for i in row if i != BOS] for row in rows]
+    width = max(len(r) for r in full)
+    out = np.full((len(full), width), PAD, dtype=np.int64)
+    for k, row in enumerate(full):
+        out[k, :len(row)] = row
+    return out
