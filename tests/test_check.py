@@ -1,0 +1,137 @@
+"""Checking: kernel-backed verdicts equal the reference's, for ASTs, sketches and decoder ids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies import TOKENS, WORDS, inputs, programs
+
+from metarlm.check import (
+    check_batch,
+    check_demo,
+    check_token_batch,
+    matches,
+    pack_examples,
+    run_many,
+)
+from metarlm.compile import SymbolTable
+from metarlm.data import load_miniscan
+from metarlm.demo import Example, parse_demo
+from metarlm.dsl import Program, parse_program
+from metarlm.holes import fill_holes
+from metarlm.interp import Fail, Ok, evaluate
+from metarlm.tokens import PAD, encode_program
+
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+MINISCAN = ROOT / "examples" / "miniscan" / "miniscan.rules"
+
+
+def reference_verdict(program: Program, examples: list[Example]) -> bool:
+    if program.holes():
+        return fill_holes(program, examples) is not None
+    return all(matches(evaluate(program, e.input), e.output) for e in examples)
+
+
+@st.composite
+def demos(draw: st.DrawFn, algebra: str | None = None) -> tuple[list[Program], list[Example]]:
+    """Candidates and examples, the outputs often produced by one of the candidates."""
+    alg = algebra or draw(st.sampled_from(("seq", "int")))
+    candidates = draw(st.lists(programs(alg, max_rules=4), min_size=1, max_size=6))
+    target = draw(st.sampled_from(candidates))
+    examples = []
+    for words in draw(st.lists(inputs(target, max_words=4), min_size=1, max_size=4)):
+        result = evaluate(target, words)
+        if isinstance(result, Ok) and not target.holes():
+            examples.append(Example(words, result.value))  # type: ignore[arg-type]
+        elif alg == "seq":
+            examples.append(Example(words, tuple(draw(st.lists(st.sampled_from(TOKENS),
+                                                               max_size=3)))))
+        else:
+            examples.append(Example(words, draw(st.integers(0, 30))))
+    return candidates, examples
+
+
+@SETTINGS
+@given(demos())
+def test_check_batch_equals_reference(demo: tuple) -> None:
+    candidates, examples = demo
+    assert check_batch(candidates, examples) == [reference_verdict(p, examples)
+                                                 for p in candidates]
+
+
+def encode_rows(candidates: list[Program]) -> np.ndarray:
+    rows = [encode_program(p, {w: i for i, w in enumerate(WORDS)},
+                           {t: i for i, t in enumerate(TOKENS)}) for p in candidates]
+    ids = np.full((len(rows), max(map(len, rows))), PAD, dtype=np.int64)
+    for k, row in enumerate(rows):
+        ids[k, : len(row)] = row
+    return ids
+
+
+@SETTINGS
+@given(demos())
+def test_check_token_batch_equals_check_batch(demo: tuple) -> None:
+    candidates, examples = demo
+    algebra = candidates[0].algebra
+    got = check_token_batch(encode_rows(candidates), WORDS, TOKENS, examples, algebra)
+    assert got.dtype == np.bool_
+    assert got.tolist() == check_batch(candidates, examples)
+
+
+def test_miniscan_grammar_passes_the_study_items_and_variants_fail() -> None:
+    demo = parse_demo(load_miniscan())
+    truth = parse_program(MINISCAN.read_text(), "miniscan")
+    swapped = parse_program(MINISCAN.read_text().replace("[x2] [x1]", "[x1] [x2]"), "miniscan")
+    sketch = parse_program(MINISCAN.read_text().replace("-> GREEN", "-> ?"), "miniscan")
+    assert check_batch([truth, swapped, sketch], demo.examples) == [True, False, True]
+    words = ["dax", "lug", "wif", "zup", "fep", "blicket", "kiki"]
+    tokens = ["RED", "BLUE", "GREEN", "YELLOW"]
+    rows = [encode_program(p, {w: i for i, w in enumerate(words)},
+                           {t: i for i, t in enumerate(tokens)}) for p in (truth, swapped)]
+    arr = np.array([rows[0], rows[1] + [PAD] * (len(rows[0]) - len(rows[1]))])
+    assert check_token_batch(arr, words, tokens, demo.examples).tolist() == [True, False]
+
+
+def test_malformed_rows_and_impossible_examples_are_false() -> None:
+    ex = [Example(("a",), ("A",))]
+    good = encode_rows([parse_program("a -> A", "rules")])[0].tolist()
+    bad = [1, 4, 3, 2]  # BOS -> ; EOS: a rule without a left-hand side
+    arr = np.array([good, bad + [PAD] * (len(good) - len(bad))])
+    assert check_token_batch(arr, WORDS, TOKENS, ex).tolist() == [True, False]
+    assert check_token_batch(arr, WORDS, TOKENS, [Example(("a",), 3)]).tolist() == [False] * 2
+    assert check_token_batch(arr, WORDS, TOKENS, []).tolist() == [True, False]
+    assert check_batch([parse_program("a -> 3", "numbers")], [Example(("a",), 2**70)]) == [False]
+    assert check_batch([parse_program("a -> A", "rules")], [Example((), ())]) == [False]
+    assert check_batch([], ex) == []
+
+
+def test_integer_sketches_go_through_the_holes_path() -> None:
+    program = parse_program("x1 hundred -> [x1] * ?\ntwo -> 2\nthree -> ?", "numbers")
+    ok = [Example(("two", "hundred"), 200), Example(("three",), 3)]
+    bad = [Example(("two", "hundred"), 201)]
+    assert check_batch([program, program], ok) == [True, True]
+    assert check_batch([program], bad) == [False]
+    report = check_demo(program, parse_demo({"domain": "numbers", "examples": [
+        {"input": "two hundred", "output": 200}, {"input": "three", "output": 3}]}))
+    assert report.ok and report.filled
+
+
+def test_run_many_falls_back_to_the_reference_for_integer_holes() -> None:
+    program = parse_program("x1 -> [x1] * ?\na -> 2", "numbers")
+    assert run_many(program, [("a",), ("b",)]) == [evaluate(program, ("a",)),
+                                                   evaluate(program, ("b",))]
+    assert run_many(program, []) == []
+    assert isinstance(run_many(program, [("b",)])[0], Fail)
+
+
+def test_pack_examples_shares_the_symbol_table() -> None:
+    symbols = SymbolTable()
+    packed = pack_examples([Example(("a", "b"), ("b", "Z")), Example(("a",), ())], "seq",
+                           symbols)
+    assert packed.possible and packed.lens.tolist() == [2, 1]
+    assert packed.words[0].tolist() == [0, 1] and packed.syms[0].tolist() == [1, 2]
+    assert not pack_examples([Example(("a",), 1)], "seq", symbols).possible
