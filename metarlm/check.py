@@ -262,6 +262,38 @@ def check_batch(programs: Sequence[Program], examples: Sequence[Example],
     return verdicts
 
 
+def example_verdicts(programs: Sequence[Program], examples: Sequence[Example],
+                     fuel: int = DEFAULT_FUEL, max_output: int = MAX_OUTPUT) -> np.ndarray:
+    """A (programs, examples) boolean matrix: does program p reproduce example e?
+
+    Hole-free programs of one algebra are lowered once and checked example by example in the
+    kernels; others (sketches, mixed algebras) go through the reference interpreter.
+    """
+    out = np.zeros((len(programs), len(examples)), dtype=np.bool_)
+    algebras = {p.algebra for p in programs}
+    if not programs or not examples or len(algebras) != 1:
+        return _reference_verdicts(programs, examples, fuel, max_output, out)
+    algebra = algebras.pop()
+    symbols = SymbolTable()
+    packs = [pack_examples([e], algebra, symbols) for e in examples]
+    lowered = lower_programs(programs, symbols)
+    for k, packed in enumerate(packs):
+        out[:, k] = _check_rows(lowered.code, lowered.status, packed, algebra, fuel, max_output)
+    odd = np.flatnonzero((lowered.status != VALID) | (lowered.code[:, layout.ROW_HOLES] > 0))
+    for n in odd.tolist():
+        out[n] = [matches(evaluate(programs[n], e.input, fuel, max_output), e.output)
+                  for e in examples]
+    return out
+
+
+def _reference_verdicts(programs: Sequence[Program], examples: Sequence[Example], fuel: int,
+                        max_output: int, out: np.ndarray) -> np.ndarray:
+    for n, program in enumerate(programs):
+        out[n] = [matches(evaluate(program, e.input, fuel, max_output), e.output)
+                  for e in examples]
+    return out
+
+
 def check_token_batch(ids: np.ndarray, words: Sequence[str], tokens: Sequence[str],
                       examples: Sequence[Example], algebra: str = "seq",
                       fuel: int = DEFAULT_FUEL, max_output: int = MAX_OUTPUT) -> np.ndarray:
@@ -305,5 +337,5 @@ def check_demo(program: Program, demo: Demo, fuel: int = DEFAULT_FUEL,
 
 
 __all__ = ["CheckReport", "ExampleCheck", "Fail", "Ok", "PackedExamples", "check_batch",
-           "check_demo", "check_token_batch", "kernel_run", "matches", "pack_examples",
-           "pack_words", "run_many"]
+           "check_demo", "check_token_batch", "example_verdicts", "kernel_run", "matches",
+           "pack_examples", "pack_words", "run_many"]

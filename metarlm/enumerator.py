@@ -70,6 +70,16 @@ def reference_scorer(examples: Sequence[Example]) -> Scorer:
     return score
 
 
+def kernel_scorer(examples: Sequence[Example]) -> Scorer:
+    """Per-example verdicts of each program, checked in batches by the kernels."""
+    from metarlm.check import example_verdicts
+
+    def score(programs: Sequence[Program]) -> list[tuple[bool, ...]]:
+        return [tuple(row) for row in example_verdicts(programs, examples).tolist()]
+
+    return score
+
+
 def _reproduces(program: Program, example: Example) -> bool:
     result = evaluate(program, example.input)
     return isinstance(result, Ok) and result.value == example.output
@@ -100,7 +110,7 @@ class Enumerator:
         self.background = background or Program((), algebra)  # type: ignore[arg-type]
         self.algebra = algebra
         self.budget, self.config = budget, config or EnumConfig()
-        self.scorer = scorer or reference_scorer(self.examples)
+        self.scorer = scorer or kernel_scorer(self.examples)
         self.seen: set[tuple[bool, ...] | tuple[Rule, ...]] = set()
 
     def program(self, learned: Sequence[Rule]) -> Program:
