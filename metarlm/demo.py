@@ -125,6 +125,9 @@ def _validated(data: dict, domain: Domain, base: Path | None, source: str) -> De
             raise DemoError(f"{where}: expected an object with input and output")
         exs.append(Example(_input(ex["input"], domain, f"{where}.input"),
                            parse_output(ex["output"], domain, f"{where}.output")))
+    if not exs:
+        raise DemoError(f"{source}: examples: at least one example is needed")
+    _check_contradictions(exs, source)
     queries = data.get("queries", [])
     if not isinstance(queries, list):
         raise DemoError(f"{source}: queries: expected a list")
@@ -141,6 +144,16 @@ def _validated(data: dict, domain: Domain, base: Path | None, source: str) -> De
             raise DemoError(f"{where}: expected a string or an object with input")
     background = _background(data.get("background"), domain, base, source)
     return Demo(domain, tuple(exs), tuple(qs), background, source)
+
+
+def _check_contradictions(examples: list[Example], source: str) -> None:
+    """DemoError if two examples give different outputs for the same input."""
+    first: dict[tuple[str, ...], int] = {}
+    for k, ex in enumerate(examples):
+        j = first.setdefault(ex.input, k)
+        if examples[j].output != ex.output:
+            raise DemoError(f"{source}: examples[{j}] and examples[{k}] contradict each other: "
+                            f"the same input {' '.join(ex.input)!r} with different outputs")
 
 
 def _background(value: Any, domain: Domain, base: Path | None, source: str) -> Program | None:

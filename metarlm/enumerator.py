@@ -152,6 +152,8 @@ class Enumerator:
                     continue
                 covered.add(ex.input[0])
                 rhs: tuple[RhsItem, ...]
+                if isinstance(ex.output, int) and ex.output < 0:
+                    continue  # no literal of the language is negative
                 if isinstance(ex.output, int):
                     rhs = (Const(ex.output),)
                 else:

@@ -1,0 +1,97 @@
+"""The search API: synthesize, ranking, alternatives, explanations, budgets, the synth CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from metarlm.data import load_miniscan
+from metarlm.demo import load_demo, parse_demo
+from metarlm.interp import Ok, evaluate, render
+from metarlm.search import SearchConfig, explain_lines, probe_inputs, synthesize
+
+NO_MODEL = SearchConfig(use_model=False, timeout=30)
+SYNTH = [sys.executable, "-c", "from metarlm.cli import synth_main; synth_main()"]
+
+
+def test_miniscan_demo_no_model() -> None:
+    demo = load_demo("examples/miniscan/demo.json")
+    result = synthesize(demo, NO_MODEL)
+    assert result.consistent and result.accuracy == 1.0
+    assert result.program is not None
+    for ex in demo.examples:
+        assert evaluate(result.program, ex.input) == Ok(ex.output)
+    record = result.to_json()
+    for key in ("program", "consistent", "queries", "accuracy", "candidates", "seconds",
+                "alternatives"):
+        assert key in record
+    for q in record["queries"]:
+        assert {"input", "output", "expected", "correct"} <= set(q)
+
+
+def test_same_seed_same_result() -> None:
+    demo = parse_demo(load_miniscan())
+    a = synthesize(demo, NO_MODEL).to_json()
+    b = synthesize(demo, NO_MODEL).to_json()
+    for record in (a, b):
+        record.pop("seconds")
+    assert a == b
+
+
+def test_alternatives_really_differ_on_their_input() -> None:
+    demo = load_demo("examples/miniscan/demo.json")
+    result = synthesize(demo, NO_MODEL)
+    assert result.alternatives
+    for alt in result.alternatives:
+        assert alt.input is not None
+        assert render(evaluate(alt.program, alt.input)) == alt.output
+        assert render(evaluate(result.program, alt.input)) == alt.chosen_output
+        assert alt.output != alt.chosen_output
+        assert all(evaluate(alt.program, e.input) == Ok(e.output) for e in demo.examples)
+
+
+def test_explanation_names_the_rules() -> None:
+    demo = load_demo("examples/miniscan/demo.json")
+    result = synthesize(demo, NO_MODEL)
+    assert result.program is not None
+    lines = explain_lines(result.program, ("zup", "fep"))
+    assert lines[0].startswith("zup fep  =>  YELLOW YELLOW YELLOW")
+    assert any("zup -> YELLOW" in line for line in lines)
+
+
+def test_probe_inputs_start_with_the_queries() -> None:
+    demo = load_demo("examples/miniscan/demo.json")
+    probes = probe_inputs(demo, demo.background or demo.domain.parse("dax -> RED"))
+    assert probes[: len(demo.queries)] == [q.input for q in demo.queries]
+
+
+def test_unfittable_demo_exits_1_within_its_timeout(tmp_path: Path) -> None:
+    demo = tmp_path / "demo.json"  # no literal is negative, so nothing can produce -3
+    demo.write_text(json.dumps({"domain": "numbers",
+                                "examples": [{"input": "minus three", "output": -3}]}))
+    start = time.monotonic()
+    proc = subprocess.run(SYNTH + ["--demo", str(demo),
+                           "--no-model", "--timeout", "3"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert "no consistent program" in proc.stdout and "tried" in proc.stdout
+    assert time.monotonic() - start < 60  # generous: start-up plus a 3 s search
+
+
+@pytest.mark.parametrize("examples, message", [
+    ([], "at least one example"),
+    ([{"input": "dax", "output": "RED"}, {"input": "dax", "output": "BLUE"}], "contradict"),
+    ([{"input": "dax", "output": "MAUVE"}], "outside the miniscan domain"),
+])
+def test_synth_bad_input(tmp_path: Path, examples: list, message: str) -> None:
+    demo = tmp_path / "demo.json"
+    demo.write_text(json.dumps({"domain": "miniscan", "examples": examples}))
+    proc = subprocess.run(SYNTH + ["--demo", str(demo),
+                           "--no-model"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
