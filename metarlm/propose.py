@@ -67,7 +67,7 @@ class ModelProposer:
 
     def propose(self, demo: Demo, cfg: SearchConfig, budget: Budget) -> list[Candidate]:
         """Consistent programs (background + proposed rules) found within the budget."""
-        from metarlm.decode import ProgramConstraint, sample_programs
+        from metarlm.decode import ProgramConstraint, greedy_program, sample_programs
 
         words, tokens, rng = self._views(demo, cfg.seed)
         algebra = demo.domain.algebra
@@ -80,9 +80,14 @@ class ModelProposer:
             source = encode_episode(demo.examples, view, algebra, demo.background)
             constraint = ProgramConstraint.for_abstraction(
                 demo.domain, view, max_rules=room, max_len=MAX_PROGRAM_IDS)
-            batch = sample_programs(self.model, source, constraint, cfg.batch,
-                                    temperature=cfg.temperature, seed=rng.randrange(2**31))
+            if cfg.greedy:
+                batch = [greedy_program(self.model, source, constraint)]
+            else:
+                batch = sample_programs(self.model, source, constraint, cfg.batch,
+                                        temperature=cfg.temperature, seed=rng.randrange(2**31))
             drawn += len(batch)
+            if cfg.greedy:
+                drawn = cfg.samples
             fresh = []
             for cand in batch:
                 program = view.decode(cand.ids, algebra)

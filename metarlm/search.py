@@ -44,6 +44,8 @@ class SearchConfig:
     temperature: float = 1.0
     model_share: float = 0.5
     alternatives: int = 3
+    use_enumeration: bool = True  # fall back to decomposition when proposals fail
+    greedy: bool = False  # one argmax proposal, no sampling (the "no search" baseline)
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,7 @@ def synthesize(demo: Demo, config: SearchConfig | None = None, **overrides: Any)
         found += proposer.propose(demo, cfg, share)
         budget.candidates += share.candidates
         tried.append(f"model: {share.candidates} sampled programs checked")
-    if not found:
+    if not found and cfg.use_enumeration:
         found += _enumerate(demo, budget, cfg)
         tried.append("enumeration with decomposition and abduction")
     if scorer is not None and found:
