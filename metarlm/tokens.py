@@ -7,13 +7,25 @@ tokens, so a model learns structure, not vocabulary. Integers are written digit 
     BOS  W3 X1 -> [ X1 ] [ X1 ] ; X1 W0 X2 -> [ X2 ] [ X1 ] ; ... EOS
 
 Inside brackets a variable is a call ``[v]``; a bare variable on a right-hand side is a copy.
+
+An episode (support examples, optional background rules) is written for the encoder in the
+same vocabulary, extended by a few encoder-only symbols (``encode_episode``); an
+``Abstraction`` fixes which word and token each slot stands for in one episode.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
+from metarlm.demo import Example
 from metarlm.dsl import Call, Const, Copy, Hole, LhsItem, Program, RhsItem, Rule, Token, Var, Word
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MAX_VARS = 4  # per kind: u1..u4, x1..x4, y1..y4
 N_WORD_SLOTS = 48
@@ -167,3 +179,199 @@ def _read_int(ids: list[int], k: int) -> tuple[int, int]:
     if k == start:
         raise ValueError("expected an integer")
     return int("".join(str(i - DIGIT0) for i in ids[start:k])), k
+
+
+# --- Episodes: the encoder's input --------------------------------------------------------
+#
+# The encoder reads a whole episode: an algebra mark, alias pairs, the background program
+# (if any) and the support examples, all with the episode's slots. Its symbols share one
+# vocabulary with the decoder; the encoder-only ones come after the program vocabulary so
+# that the ids above never move.
+#
+#     <seq> <alias> W5 T2 <bg> W3 -> T1 ; ... </bg> W3 W0 => T1 T1 | W3 => T1 | <eos>
+#
+# ``<alias> Wi Tj`` says that word slot i and token slot j are the same string (a copy and a
+# literal token then give the same output, and the model must be able to see that). An
+# output string that is an input word is written with its word slot, any other with its token
+# slot; integers are written digit by digit, with ``-`` before a negative one.
+
+ENCODER_SPECIALS = ("<seq>", "<int>", "<alias>", "<bg>", "</bg>", "=>", "|", "-")
+SEQ_MARK, INT_MARK, ALIAS, BG_OPEN, BG_CLOSE, IN_OUT, EX_END, MINUS = range(
+    VOCAB_SIZE, VOCAB_SIZE + len(ENCODER_SPECIALS))
+ENCODER_VOCAB_SIZE = VOCAB_SIZE + len(ENCODER_SPECIALS)
+VOCAB: tuple[str, ...] = PROGRAM_VOCAB + ENCODER_SPECIALS
+MAX_EPISODE_LEN = 512
+assert len(VOCAB) == ENCODER_VOCAB_SIZE
+
+
+@dataclass(frozen=True)
+class Abstraction:
+    """Per-episode renaming: ``words[i]``/``tokens[i]`` is the string of slot i ('' if unused)."""
+
+    words: tuple[str, ...]
+    tokens: tuple[str, ...]
+
+    @cached_property
+    def word_slot(self) -> dict[str, int]:
+        """Word → its slot."""
+        return {w: i for i, w in enumerate(self.words) if w}
+
+    @cached_property
+    def token_slot(self) -> dict[str, int]:
+        """Output token → its slot."""
+        return {t: i for i, t in enumerate(self.tokens) if t}
+
+    def word_ids(self) -> list[int]:
+        """The program ids of the word slots in use (ascending)."""
+        return sorted(WORD0 + i for i in self.word_slot.values())
+
+    def token_ids(self) -> list[int]:
+        """The program ids of the token slots in use (ascending)."""
+        return sorted(TOKEN0 + i for i in self.token_slot.values())
+
+    def decode(self, ids: Sequence[int], algebra: str = "seq") -> Program:
+        """Ids → Program under this abstraction; ValueError if malformed or a slot is unused."""
+        used = set(self.word_ids()) | set(self.token_ids())
+        for i in ids:
+            if WORD0 <= int(i) < VOCAB_SIZE and int(i) not in used:
+                raise ValueError(f"slot {PROGRAM_VOCAB[int(i)]} is not used in this episode")
+        return decode_program(ids, self.words, self.tokens, algebra)
+
+
+def _choose(rng: random.Random | np.random.Generator, n: int, k: int) -> list[int]:
+    """k distinct numbers out of range(n), in random order, from either kind of generator."""
+    if isinstance(rng, random.Random):
+        return rng.sample(range(n), k)
+    return [int(i) for i in rng.choice(n, size=k, replace=False)]
+
+
+def make_abstraction(words: Iterable[str], tokens: Iterable[str],
+                     rng: random.Random | np.random.Generator) -> Abstraction:
+    """Give each distinct word and token a random slot; ValueError if there are too many."""
+    ws, ts = sorted(set(words)), sorted(set(tokens))  # sorted: the result depends on rng only
+    if len(ws) > N_WORD_SLOTS or len(ts) > N_TOKEN_SLOTS:
+        raise ValueError(f"{len(ws)} words and {len(ts)} tokens; the model has "
+                         f"{N_WORD_SLOTS} word and {N_TOKEN_SLOTS} token slots")
+    word_of = [""] * N_WORD_SLOTS
+    for w, slot in zip(ws, _choose(rng, N_WORD_SLOTS, len(ws))):
+        word_of[slot] = w
+    token_of = [""] * N_TOKEN_SLOTS
+    for t, slot in zip(ts, _choose(rng, N_TOKEN_SLOTS, len(ts))):
+        token_of[slot] = t
+    return Abstraction(tuple(word_of), tuple(token_of))
+
+
+def episode_symbols(examples: Iterable[Example],
+                    programs: Iterable[Program | None] = ()) -> tuple[list[str], list[str]]:
+    """The words and tokens an abstraction must cover: programs' literals and the examples'.
+
+    Words are the programs' left-hand-side words and the inputs' words; tokens are the
+    programs' output tokens and every output string that is not a word (a copied word needs
+    no token slot).
+    """
+    words: set[str] = set()
+    tokens: set[str] = set()
+    for program in programs:
+        for rule in program.rules if program is not None else ():
+            words.update(it.text for it in rule.lhs if isinstance(it, Word))
+            tokens.update(it.text for it in rule.rhs if isinstance(it, Token))
+    examples = list(examples)
+    for ex in examples:
+        words.update(ex.input)
+    for ex in examples:
+        if not isinstance(ex.output, int):
+            tokens.update(t for t in ex.output if t not in words)
+    return sorted(words), sorted(tokens)
+
+
+def encode_target(program: Program, abstraction: Abstraction) -> list[int]:
+    """The decoder's target: ``encode_program`` under the abstraction (BOS … EOS)."""
+    return encode_program(program, abstraction.word_slot, abstraction.token_slot)
+
+
+def _example_ids(example: Example, abstraction: Abstraction) -> list[int]:
+    """``input => output |`` with slots; KeyError if a string has no slot."""
+    ids = [WORD0 + abstraction.word_slot[w] for w in example.input] + [IN_OUT]
+    out = example.output
+    if isinstance(out, int):
+        ids += ([MINUS] if out < 0 else []) + _int_ids(abs(out))
+    else:
+        for t in out:
+            slot = abstraction.word_slot.get(t)
+            ids.append(WORD0 + slot if slot is not None else TOKEN0 + abstraction.token_slot[t])
+    return ids + [EX_END]
+
+
+def _header_ids(abstraction: Abstraction, algebra: str, background: Program | None) -> list[int]:
+    """Algebra mark, alias pairs and the background program."""
+    ids = [INT_MARK if algebra == "int" else SEQ_MARK]
+    for t, j in sorted(abstraction.token_slot.items(), key=lambda kv: kv[1]):
+        i = abstraction.word_slot.get(t)
+        if i is not None:
+            ids += [ALIAS, WORD0 + i, TOKEN0 + j]
+    if background is not None and background.rules:
+        body = encode_program(background, abstraction.word_slot, abstraction.token_slot)
+        ids += [BG_OPEN] + body[1:-1] + [BG_CLOSE]
+    return ids
+
+
+def encode_episode(support: Sequence[Example], abstraction: Abstraction, algebra: str = "seq",
+                   background: Program | None = None,
+                   max_len: int = MAX_EPISODE_LEN) -> list[int]:
+    """The encoder's input for a support set (ends with EOS, at most ``max_len`` ids).
+
+    Too long: whole examples are dropped from the end (the first ones are kept, so put the
+    most informative first); ValueError if not even the header, the background and the first
+    example fit. KeyError if a word or token has no slot.
+    """
+    ids = _header_ids(abstraction, algebra, background)
+    for k, example in enumerate(support):
+        more = _example_ids(example, abstraction)
+        if len(ids) + len(more) + 1 > max_len:
+            if k == 0:
+                raise ValueError(f"the background and the first example take "
+                                 f"{len(ids) + len(more) + 1} ids, more than max_len={max_len}")
+            break
+        ids += more
+    return ids + [EOS]
+
+
+@dataclass(frozen=True)
+class EncodedEpisode:
+    """An episode as the model meets it: the support it is shown (after truncation), the
+    abstraction, the encoder ids and the target ids."""
+
+    episode: Any  # a metarlm.sample.Episode (support, target, background, algebra, domain)
+    support: tuple[Example, ...]
+    abstraction: Abstraction
+    src: tuple[int, ...]
+    tgt: tuple[int, ...]
+
+
+def encode_pair(episode: Any, rng: random.Random | np.random.Generator,
+                max_src: int = MAX_EPISODE_LEN, max_tgt: int = 256,
+                first_only: bool = False) -> EncodedEpisode | None:
+    """Abstract an episode at random and encode source and target; None if it does not fit
+    (too many symbols, target longer than ``max_tgt``, no example within ``max_src``).
+
+    ``first_only`` shows only the first support example (the one-shot case). Whether an
+    episode fits does not depend on the slots drawn.
+    """
+    support = tuple(episode.support[:1]) if first_only else tuple(episode.support)
+    words, tokens = episode_symbols(support, [episode.target, episode.background])
+    try:
+        abstraction = make_abstraction(words, tokens, rng)
+        src = encode_episode(support, abstraction, episode.algebra, episode.background, max_src)
+        tgt = encode_target(episode.target, abstraction)
+    except (ValueError, KeyError):
+        return None
+    if len(tgt) > max_tgt or not support:
+        return None
+    shown = support[: src.count(EX_END)]  # examples past max_src were dropped
+    return EncodedEpisode(episode, shown, abstraction, tuple(src), tuple(tgt))
+
+
+def render_ids(ids: Sequence[int]) -> str:
+    """Ids as readable symbols (for logs and debugging)."""
+    return " ".join(VOCAB[int(i)] if 0 <= int(i) < ENCODER_VOCAB_SIZE else f"<{int(i)}>"
+                    for i in ids)
