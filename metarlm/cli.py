@@ -225,6 +225,58 @@ def print_check(report: Any, examples: list, answered: list, ok: bool) -> None:
     console.print(f"{held} of {total} scored items as expected: {verdict}")
 
 
+@command()
+def train(
+    grammar: Annotated[list[str], typer.Option(
+        help="Domain to train on: a built-in name or a .lark file (repeatable).")],
+    out: Annotated[Path, typer.Option(help="Output directory for checkpoints and logs.")],
+    steps: Annotated[int, typer.Option(min=1, help="Optimisation steps.")] = 1000,
+    batch_size: Annotated[int, typer.Option(min=1, help="Episodes per step.")] = 32,
+    seed: Annotated[int, typer.Option(help="Seed of data, weights and order.")] = 0,
+    lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 1e-3,
+    warmup: Annotated[int, typer.Option(help="Warm-up steps.")] = 200,
+    d_model: Annotated[int, typer.Option(help="Model width.")] = 128,
+    layers: Annotated[int, typer.Option(help="Encoder and decoder layers each.")] = 2,
+    threads: Annotated[int, typer.Option(help="Torch threads (0: torch's default).")] = 0,
+    valid_every: Annotated[int, typer.Option(help="Steps between validations.")] = 500,
+    checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 500,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue a run in OUT.")] = False,
+) -> None:
+    """Meta-train the proposer on random programs sampled from the given grammars."""
+    from metarlm.train import train_main
+
+    options = dict(steps=steps, batch_size=batch_size, seed=seed, lr=lr, warmup=warmup,
+                   d_model=d_model, layers=layers, threads=threads, valid_every=valid_every,
+                   checkpoint_every=checkpoint_every)
+    # the command as it would be typed again, recorded in the checkpoint
+    command = " ".join(["metarlm train", *(f"--grammar {g}" for g in grammar), f"--out {out}",
+                        *(f"--{k.replace('_', '-')} {v}" for k, v in options.items())])
+    where = train_main(list(grammar), out, resume=resume, command=command, **options)
+    typer.echo(f"checkpoint written to {where}")
+
+
+@command()
+def info(
+    checkpoint: Annotated[Path | None, typer.Argument(
+        help="Checkpoint directory (default: the shipped one).", show_default=False)] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Say what a checkpoint is, how it was trained and how it validated."""
+    from metarlm.checkpoint_info import describe
+
+    record = describe(checkpoint)
+    if as_json:
+        print_json(record)
+        return
+    for key, value in record.items():
+        if isinstance(value, dict):
+            typer.echo(f"{key}:")
+            for k, v in value.items():
+                typer.echo(f"  {k}: {v}")
+        else:
+            typer.echo(f"{key}: {value}")
+
+
 synth_app = typer.Typer(name="synth", add_completion=False, pretty_exceptions_enable=False,
                         help="Synthesize a rule program from a demonstration.")
 
@@ -268,6 +320,55 @@ def synth(
         print_result(result, Console(), lines)
     if result.program is None or not result.consistent:
         raise typer.Exit(1)
+
+
+@command(name="eval")
+def eval_command(
+    suite: Annotated[list[str], typer.Option(
+        "--suite", help="Suite to run (repeatable): miniscan, miniscan-random, scan-simple, "
+        "scan-length, scan-addjump, scan-aroundright, scan-oneshot, numbers, code, new-domain.",
+        show_default=False)],
+    system: Annotated[list[str], typer.Option(
+        "--system", help="System (repeatable): meta, nometa, enum, greedy.",
+        show_default=False)],
+    out: Annotated[Path, typer.Option(help="Directory for results.json, results.md, plots.",
+                                      show_default=False)],
+    seeds: Annotated[int, typer.Option(min=1, help="Seeds 0..N-1 (tasks and search).")] = 1,
+    workers: Annotated[int, typer.Option(min=1, help="Parallel worker processes.")] = 1,
+    budget: Annotated[int, typer.Option(min=1, help="Most candidates per run.")] = 50_000,
+    timeout: Annotated[float, typer.Option(min=0.01, help="Most seconds per run.")] = 20.0,
+    samples: Annotated[int, typer.Option(min=1, help="Most model proposals per run.")] = 512,
+    checkpoint: Annotated[str | None, typer.Option(
+        help="Checkpoint of meta/greedy (default: the shipped one).", show_default=False)] = None,
+    nometa_checkpoint: Annotated[str | None, typer.Option(
+        help="Checkpoint trained without meta-learning.", show_default=False)] = None,
+    episodes: Annotated[int | None, typer.Option(
+        min=1, help="Tasks per seed of the drawn suites.", show_default=False)] = None,
+    shots: Annotated[str, typer.Option(
+        help="Demonstration counts to truncate to, comma-separated ('' for none).")]
+    = "1,2,4,8,16",
+    quick: Annotated[bool, typer.Option("--quick", help="Subsample long query lists.")] = False,
+) -> None:
+    """Run benchmark suites under systems; write results.json, results.md and PNG plots."""
+    from metarlm.eval import Budgets, EvalConfig, run_eval
+
+    try:
+        counts = tuple(int(k) for k in shots.replace(" ", "").split(",") if k)
+    except ValueError:
+        fail(f"--shots: expected comma-separated integers, got {shots!r}")
+    config = EvalConfig(
+        suites=tuple(suite), systems=tuple(system), out=out, seeds=seeds, workers=workers,
+        budgets=Budgets(budget=budget, timeout=timeout, samples=samples),
+        checkpoint=checkpoint, nometa_checkpoint=nometa_checkpoint, episodes=episodes,
+        quick=quick, shots=counts)
+    results = run_eval(config)
+    from metarlm.eval.report import main_table
+
+    typer.echo("\n".join(main_table(results["aggregates"])))
+    skipped = [s["name"] for s in results["systems"] if not s["available"]]
+    if skipped:
+        typer.echo(f"unavailable: {', '.join(skipped)} (see {out / 'results.md'})")
+    typer.echo(f"wrote {out / 'results.json'}, {out / 'results.md'} and plots")
 
 
 def main() -> None:

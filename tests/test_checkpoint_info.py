@@ -1,0 +1,33 @@
+"""``metarlm info`` and ``metarlm train`` from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from metarlm import cli
+from metarlm.checkpoint_info import describe, weights_sha256
+
+runner = CliRunner()
+
+
+def test_train_then_info(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = runner.invoke(cli.app, ["train", "--grammar", "miniscan", "--out", str(out),
+                                     "--steps", "3", "--batch-size", "4", "--d-model", "32",
+                                     "--layers", "1", "--valid-every", "3",
+                                     "--checkpoint-every", "3", "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    info = describe(out)
+    assert info["steps"] == 3 and info["grammars"] == ["miniscan"]
+    assert info["command"].startswith("metarlm train --grammar miniscan")
+    assert info["sha256"] == weights_sha256(out) and len(info["sha256"]) == 64
+    shown = runner.invoke(cli.app, ["info", str(out), "--json"])
+    assert shown.exit_code == 0 and json.loads(shown.stdout)["steps"] == 3
+
+
+def test_info_on_a_non_checkpoint(tmp_path: Path) -> None:
+    result = runner.invoke(cli.app, ["info", str(tmp_path)])
+    assert result.exit_code == 2 and "not a metarlm checkpoint" in result.stderr
