@@ -105,12 +105,13 @@ class Enumerator:
 
     def __init__(self, examples: Sequence[Example], background: Program | None,
                  algebra: str, budget: Budget, config: EnumConfig | None = None,
-                 scorer: Scorer | None = None) -> None:
+                 scorer: Scorer | None = None, kinds: frozenset[str] = frozenset("ux")) -> None:
         self.examples = tuple(sorted(examples, key=lambda e: len(e.input)))
         self.background = background or Program((), algebra)  # type: ignore[arg-type]
         self.algebra = algebra
         self.budget, self.config = budget, config or EnumConfig()
         self.scorer = scorer or kernel_scorer(self.examples)
+        self.kinds = kinds
         self.seen: set[tuple[bool, ...] | tuple[Rule, ...]] = set()
 
     def program(self, learned: Sequence[Rule]) -> Program:
@@ -121,9 +122,9 @@ class Enumerator:
         start = self._score([tuple(self._primitives())])[0]
         beam = [start]
         for _ in range(64):
-            done = [s for s in beam if all(s.verdicts)]
-            for state in sorted(done, key=lambda s: size(self.program(s.learned))):
-                yield self.program(state.learned)
+            done = [self._pruned(s) for s in beam if all(s.verdicts)]
+            for learned in sorted(done, key=lambda ls: size(self.program(ls))):
+                yield self.program(learned)
             beam = [s for s in beam if not all(s.verdicts)]
             if not beam or self.budget.exhausted():
                 return
@@ -134,10 +135,20 @@ class Enumerator:
                     break
             beam = sorted(successors, key=self._rank)[: self.config.beam]
 
+    def _pruned(self, state: _State) -> tuple[Rule, ...]:
+        """Drop learned rules the demonstration does not need (latest first)."""
+        learned = state.learned
+        for rule in reversed(state.learned):
+            trial = tuple(r for r in learned if r is not rule)
+            if all(self._score([trial])[0].verdicts):
+                learned = trial
+        return learned
+
     def _rank(self, state: _State) -> tuple[int, int, int]:
         # Ties in size go to rules anchored on a word: `u1 fep` over `u1 u2`.
         loose = sum(1 for r in state.learned if not any(isinstance(i, Word) for i in r.lhs))
-        return (-state.solved, size(self.program(state.learned)), loose)
+        return (-state.solved, size(self.program(state.learned)) + _synonyms(state.learned),
+                loose)
 
     def _score(self, learned_lists: Sequence[tuple[Rule, ...]]) -> list[_State]:
         self.budget.candidates += len(learned_lists)
@@ -162,16 +173,21 @@ class Enumerator:
         return rules
 
     def _expand(self, state: _State) -> list[_State]:
-        """Successor states: the state plus one new rule at some position, strictly better."""
+        """Successor states: the state plus a bundle of new rules, strictly better."""
         failing = [e for e, ok in zip(self.examples, state.verdicts) if not ok]
-        rules: dict[Rule, None] = {}
+        bundles: dict[tuple[Rule, ...], None] = {}
         for ex in failing[: self.config.examples_per_step]:
-            for rule in self._candidate_rules(state, ex):
-                rules.setdefault(rule, None)
+            for bundle in self._candidate_rules(state, ex):
+                bundles.setdefault(bundle, None)
         lists = []
-        for rule in rules:
-            for pos in _positions(state.learned, rule):
-                lists.append(state.learned[:pos] + (rule,) + state.learned[pos:])
+        for bundle in bundles:
+            prims = tuple(r for r in bundle if _is_primitive(r))
+            base = prims + state.learned  # new primitives go first
+            for rule in (r for r in bundle if not _is_primitive(r)):
+                lists += [base[:pos] + (rule,) + base[pos:] for pos in _positions(base, rule)]
+                break
+            else:
+                lists.append(base)
         scored: list[_State] = []
         for chunk in _chunks(lists, 256):
             if self.budget.exhausted():
@@ -187,15 +203,19 @@ class Enumerator:
                 out.append(cand)
         return out
 
-    def _candidate_rules(self, state: _State, ex: Example) -> Iterator[Rule]:
+    def _candidate_rules(self, state: _State, ex: Example) -> Iterator[tuple[Rule, ...]]:
         current = self.program(state.learned)
-        yield from self._abduce(current, ex)
-        for lhs in lhs_templates(ex.input, self.config.max_anchors):
+        for rule in self._abduce(current, ex):
+            yield (rule,)
+        # Function words (those no rule interprets alone) make the anchors when there are any.
+        loose = frozenset(w for w in ex.input if not isinstance(evaluate(current, (w,)), Ok))
+        for lhs in lhs_templates(ex.input, self.config.max_anchors, self.kinds, loose or None):
             for binding in _bindings(lhs, ex.input):
-                yield from self._rhs_for(current, lhs, binding, ex)
+                yield from self._rhs_for(state, lhs, binding, ex)
 
-    def _rhs_for(self, current: Program, lhs: tuple[LhsItem, ...],
-                 binding: dict[Var, tuple[int, int]], ex: Example) -> Iterator[Rule]:
+    def _rhs_for(self, state: _State, lhs: tuple[LhsItem, ...],
+                 binding: dict[Var, tuple[int, int]], ex: Example) -> Iterator[tuple[Rule, ...]]:
+        current = self.program(state.learned)
         values: dict[Var, object] = {}
         for var, (s, e) in binding.items():
             if s == e:
@@ -208,44 +228,124 @@ class Enumerator:
             words = {v: ex.input[s:e] for v, (s, e) in binding.items()}
             assert isinstance(ex.output, tuple)
             for rhs in segmentations(ex.output, values, words, self.config):  # type: ignore[arg-type]
-                yield Rule(lhs, rhs)
+                yield (Rule(lhs, rhs),)
+            if len(values) < len(binding):
+                yield from self._joint(state, lhs, binding, ex)
         else:
-            yield from self._int_rules(current, lhs, values)
+            for rule in self._int_rules(current, lhs, values):
+                yield (rule,)
+
+    def _joint(self, state: _State, lhs: tuple[LhsItem, ...],
+               binding: dict[Var, tuple[int, int]], ex: Example) -> Iterator[tuple[Rule, ...]]:
+        """Joint abduction: new one-word primitives (holes) and a rule of calls, filled together.
+
+        ``turn left -> I_TURN_LEFT`` with neither word known gives ``u1 u2 -> [u2] [u1]``,
+        ``turn ->`` and ``left -> I_TURN_LEFT`` when the examples pin every hole down.
+        """
+        from metarlm.holes import fill_all
+
+        current = self.program(state.learned)
+        mentioned = {it.text for r in current.rules for it in r.lhs if isinstance(it, Word)}
+        new_words: list[str] = []
+        for s, e in binding.values():
+            word = ex.input[s] if e - s == 1 else None
+            if e - s == 1 and word not in mentioned and word not in new_words:
+                new_words.append(word)  # type: ignore[arg-type]
+        unknown = [v for v, (s, e) in binding.items() if e - s != 1 or ex.input[s] in new_words]
+        if not new_words or len(new_words) > 2 or any(
+                binding[v][1] - binding[v][0] != 1 for v in unknown):
+            return
+        known = mentioned | set(new_words) | {w.text for w in lhs if isinstance(w, Word)}
+        relevant = [e for e in self.examples if set(e.input) <= known]
+        variables = [v for v in lhs if isinstance(v, Var)]
+        for pattern in _call_patterns(variables, self.config.max_hole_tokens + 1):
+            if not set(unknown) <= set(pattern):
+                continue
+            rule = Rule(lhs, tuple(Call(v) for v in pattern))
+            for lengths in itertools.product(range(3), repeat=len(new_words)):
+                prims, k = [], 0
+                for word, n in zip(new_words, lengths):
+                    prims.append(Rule((Word(word),), tuple(Hole(k + i) for i in range(n))))
+                    k += n
+                sketch = Program(self.background.rules + tuple(prims) + state.learned + (rule,))
+                self.budget.candidates += 1
+                solutions = fill_all(sketch, relevant, limit=2)
+                if len(solutions) == 1:
+                    n_bg = len(self.background)
+                    yield solutions[0].rules[n_bg:n_bg + len(prims)] + (rule,)
 
     def _int_rules(self, current: Program, lhs: tuple[LhsItem, ...],
                    values: dict[Var, object]) -> Iterator[Rule]:
-        from metarlm.holes import fill_holes
+        """Integer right-hand sides whose constants the examples determine uniquely (Z3)."""
+        from metarlm.holes import fill_all
 
+        applicable = [e for e in self.examples if _known_parts(current, lhs, e.input)]
+        if not applicable:
+            return
         known = [v for v in lhs if isinstance(v, Var) and v in values]
         for shape in _int_shapes(known):
-            sketch = Rule(lhs, shape)
-            program = Program(current.rules + (sketch,), "int")
-            applicable = [e for e in self.examples if _matches(lhs, e.input)]
-            filled = fill_holes(program, applicable)
-            if filled is not None:
-                yield filled.rules[-1]
+            program = Program(current.rules + (Rule(lhs, shape),), "int")
+            solutions = fill_all(program, applicable, limit=2)
+            self.budget.candidates += 1
+            # Two solutions mean the examples do not pin the constants down: a guess would
+            # only memorise, so the sketch waits until more of the demonstration is explained.
+            if len(solutions) == 1:
+                yield _normal(solutions[0].rules[-1])
 
     def _abduce(self, current: Program, ex: Example) -> Iterator[Rule]:
-        """Sketches ``w -> ? ...`` for words no rule mentions, filled by Z3 from the examples."""
-        from metarlm.holes import fill_holes
+        """Sketches ``w -> ? ...`` for words no rule mentions, filled by Z3 from the examples.
+
+        The examples that decide are those whose every other word some rule mentions; the
+        holes must be pinned down uniquely by them.
+        """
+        from metarlm.holes import fill_all
 
         mentioned = {it.text for r in current.rules for it in r.lhs if isinstance(it, Word)}
         unknown = [w for w in dict.fromkeys(ex.input) if w not in mentioned]
         lengths = range(self.config.max_hole_tokens + 1) if self.algebra == "seq" else (1,)
         for word in unknown[:2]:
-            relevant = [e for e in self.examples if word in e.input]
+            relevant = [e for e in self.examples if set(e.input) <= mentioned | {word}]
+            if not relevant:
+                continue
             for n in lengths:
                 sketch = Rule((Word(word),), tuple(Hole(i) for i in range(n)))
-                filled = fill_holes(Program(current.rules + (sketch,), current.algebra),
-                                    relevant)
+                solutions = fill_all(Program(current.rules + (sketch,), current.algebra),
+                                     relevant, limit=2)
                 self.budget.candidates += 1
-                if filled is not None:
-                    yield filled.rules[-1]
+                if len(solutions) == 1:
+                    yield solutions[0].rules[-1]
 
 
 def _chunks(items: list, n: int) -> Iterator[list]:
     for i in range(0, len(items), n):
         yield items[i:i + n]
+
+
+SYNONYM_COST = 4  # description-length cost of a token spelled out that a word already means
+
+
+def _synonyms(learned: Sequence[Rule]) -> int:
+    """Mutual exclusivity: a word's meaning is not spelled out again by another rule.
+
+    Each literal token of a rule that some *other* primitive already produces costs extra:
+    `thrice -> I_LOOK I_LOOK` and `u1 left -> I_TURN_LEFT [u1]` lose to rules that call.
+    """
+    prims = [r for r in learned if _is_primitive(r)]
+    cost = 0
+    for rule in learned:
+        others = {t.text for p in prims if p is not rule for t in p.rhs if isinstance(t, Token)}
+        cost += sum(1 for t in rule.rhs if isinstance(t, Token) and t.text in others)
+    return SYNONYM_COST * cost
+
+
+def _is_primitive(rule: Rule) -> bool:
+    return all(isinstance(it, Word) for it in rule.lhs)
+
+
+def _call_patterns(variables: Sequence[Var], longest: int) -> Iterator[tuple[Var, ...]]:
+    """Sequences of calls over the variables, shortest first."""
+    for n in range(1, longest + 1):
+        yield from itertools.product(variables, repeat=n)
 
 
 def _positions(learned: tuple[Rule, ...], rule: Rule) -> range:
@@ -256,8 +356,14 @@ def _positions(learned: tuple[Rule, ...], rule: Rule) -> range:
     return range(n_prims, len(learned) + 1)
 
 
-def lhs_templates(words: Sequence[str], max_anchors: int = 2) -> Iterator[tuple[LhsItem, ...]]:
-    """Left-hand sides that match ``words``: anchors kept, gaps made variables."""
+def lhs_templates(words: Sequence[str], max_anchors: int = 2,
+                  kinds: frozenset[str] = frozenset("ux"),
+                  anchorable: frozenset[str] | None = None) -> Iterator[tuple[LhsItem, ...]]:
+    """Left-hand sides that match ``words``: anchors kept, gaps made variables.
+
+    A gap of one word becomes ``u`` or ``x``, a longer one ``x``; with ``y`` allowed, a gap at
+    either end (even an empty one) may also become ``y``: `x1 hundred y1` from "two hundred".
+    """
     seen: set[tuple[LhsItem, ...]] = set()
     n = len(words)
     if n == 2:
@@ -269,19 +375,26 @@ def lhs_templates(words: Sequence[str], max_anchors: int = 2) -> Iterator[tuple[
         for anchors in itertools.combinations(range(n), k):
             if len({words[a] for a in anchors}) < k and k > 1:
                 continue
-            for lhs in _fill_gaps(words, anchors):
+            if anchorable is not None and any(words[a] not in anchorable for a in anchors):
+                continue
+            for lhs in _fill_gaps(words, anchors, "y" in kinds):
                 if lhs not in seen and len(lhs) > 1:
                     seen.add(lhs)
                     yield lhs
 
 
-def _fill_gaps(words: Sequence[str], anchors: tuple[int, ...]) -> Iterator[tuple[LhsItem, ...]]:
+def _fill_gaps(words: Sequence[str], anchors: tuple[int, ...],
+               edge_y: bool = False) -> Iterator[tuple[LhsItem, ...]]:
     bounds = [-1, *anchors, len(words)]
     gaps = [bounds[i + 1] - bounds[i] - 1 for i in range(len(bounds) - 1)]
-    options = [[()] if g == 0 else ([("u",), ("x",)] if g == 1 else [("x",)]) for g in gaps]
+    options: list[list[tuple[str, ...]]] = [
+        [()] if g == 0 else ([("u",), ("x",)] if g == 1 else [("x",)]) for g in gaps]
+    if edge_y:
+        for k in (0, len(gaps) - 1):
+            options[k] = options[k] + [("y",)]
     for choice in itertools.product(*options):
         items: list[LhsItem] = []
-        counts = {"u": 0, "x": 0}
+        counts = {"u": 0, "x": 0, "y": 0}
         for gi, kinds in enumerate(choice):
             for kind in kinds:
                 counts[kind] += 1
@@ -305,8 +418,23 @@ def _bindings(lhs: tuple[LhsItem, ...], words: Sequence[str]) -> list[dict[Var, 
     return out
 
 
-def _matches(lhs: tuple[LhsItem, ...], words: Sequence[str]) -> bool:
-    return bool(_bindings(lhs, words))
+def _known_parts(current: Program, lhs: tuple[LhsItem, ...], words: Sequence[str]) -> bool:
+    """Whether lhs matches the input and the current rules interpret every bound part."""
+    found = _bindings(lhs, words)
+    if not found:
+        return False
+    return all(s == e or isinstance(evaluate(current, words[s:e]), Ok)
+               for s, e in found[0].values())
+
+
+def _normal(rule: Rule) -> Rule:
+    """Drop ``+ 0`` terms and ``* 1`` scales, so equal rules compare equal."""
+    rhs: list[RhsItem] = []
+    for item in rule.rhs:
+        if isinstance(item, Const) and item.value == 0 and len(rule.rhs) > 1:
+            continue
+        rhs.append(Call(item.var) if isinstance(item, Call) and item.scale == 1 else item)
+    return Rule(rule.lhs, tuple(rhs))
 
 
 def segmentations(output: tuple[str, ...], values: dict[Var, tuple[str, ...]],

@@ -179,7 +179,8 @@ def synthesize(demo: Demo, config: SearchConfig | None = None, **overrides: Any)
 
 
 def _enumerate(demo: Demo, budget: Budget, cfg: SearchConfig) -> list[Candidate]:
-    enum = Enumerator(demo.examples, demo.background, demo.domain.algebra, budget, EnumConfig())
+    enum = Enumerator(demo.examples, demo.background, demo.domain.algebra, budget, EnumConfig(),
+                      kinds=demo.domain.var_kinds)
     out: list[Candidate] = []
     for program in enum.run():
         out.append(Candidate(program, None, "decomposition"))

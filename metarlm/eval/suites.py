@@ -1,0 +1,330 @@
+"""Benchmark suites: each turns a seed into tasks (a demo object plus labels for its queries).
+
+A ``Task`` holds a demo-file object (``metarlm.demo.parse_demo`` reads it), which queries count as
+out of distribution and by what rule, and how many demonstrations it keeps. SCAN tasks end their
+queries with held-out train commands: in-distribution controls for the gap, left out of the
+accuracy, so that the accuracy is over the test split alone. Every draw comes from
+a ``random.Random`` seeded by the suite, the seed and the task's index, so the same seed always
+yields the same tasks. Random grammars use seeds from ``EVAL_SEED_BASE`` up; training derives
+its episode seeds by hashing (63-bit), so the two streams do not meet in practice.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from metarlm.demo import Example
+from metarlm.dsl import Program
+from metarlm.errors import MetarlmError
+
+EVAL_SEED_BASE = 10**6
+SHOTS = (1, 2, 4, 8, 16)
+MORE_WORDS = "more input words than any demonstration"
+LONGER_OUTPUT = "longer output than any demonstration"
+TEST_SPLIT = "every test-split query (held-out train commands are the in-distribution controls)"
+
+SCAN_RULES = """\
+walk -> I_WALK
+run -> I_RUN
+jump -> I_JUMP
+look -> I_LOOK
+turn ->
+right -> I_TURN_RIGHT
+left -> I_TURN_LEFT
+u1 opposite u2 -> [u2] [u2] [u1]
+u1 around u2 -> [u2] [u1] [u2] [u1] [u2] [u1] [u2] [u1]
+x1 and x2 -> [x1] [x2]
+x2 after x1 -> [x1] [x2]
+x1 twice -> [x1] [x1]
+x1 thrice -> [x1] [x1] [x1]
+u1 u2 -> [u2] [u1]
+"""  # the 14-rule grammar of Nye et al. (2020), as in examples/scan/scan.rules
+ONESHOT_DEMO = "jump around left twice"
+
+GLYPHS_NAME = "glyphs.lark"
+GLYPHS_GRAMMAR = """\
+// glyphs.lark: a domain no built-in model was trained on: invented words, glyph tokens.
+// @max_rules: 16
+%import .core (seq_program, WORD, TOKEN, UVAR, XVAR, YVAR, BLANK, COMMENT)
+%ignore BLANK
+%ignore COMMENT
+start: seq_program
+
+%override WORD: "zorb" | "quil" | "mip" | "tass" | "fen" | "dro" | "wug" | "blick"
+              | "nup" | "sarn" | "kel" | "vosh"
+%override TOKEN: "↑" | "↓" | "←" | "→" | "●" | "○" | "■" | "□"
+"""
+
+
+
+class EvalError(MetarlmError):
+    """An evaluation asked for something that does not exist (suite, system, checkpoint)."""
+
+
+SCAN_SPLITS = {"scan-simple": "simple", "scan-length": "length",
+               "scan-addjump": "addprim_jump", "scan-aroundright": "around_right"}
+
+
+@dataclass(frozen=True)
+class SuiteOptions:
+    """How large the suites are drawn."""
+
+    episodes: int | None = None  # tasks per seed of the drawn suites (None: each suite's default)
+    quick: bool = False  # subsample long query lists
+    support: int = 30  # most demonstrations drawn from a SCAN train split
+    quick_queries: int = 40  # queries kept per task under ``quick``
+    controls: int = 100  # held-out train commands added to SCAN tasks (quick: a tenth)
+    workdir: Path | None = None  # where new domains' grammars go (None: the temp folder)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One demonstration to solve, with an out-of-distribution flag per query."""
+
+    suite: str
+    name: str
+    seed: int
+    demo: dict[str, Any] = field(hash=False)
+    ood: tuple[bool, ...] = ()
+    ood_rule: str = MORE_WORDS
+    shots: int | None = None  # demonstrations kept when truncated; None: all of them
+    controls: int = 0  # the last queries are held-out train items: in distribution, unscored
+
+    @property
+    def n_examples(self) -> int:
+        """How many demonstrations the task shows."""
+        return len(self.demo["examples"])
+
+
+Pair = tuple[str, str | int]  # (input text, output text or integer)
+Item = TypeVar("Item")
+
+
+def make_task(suite: str, name: str, seed: int, domain: str, examples: Sequence[Pair],
+              queries: Sequence[Pair], ood: Sequence[bool], ood_rule: str = MORE_WORDS,
+              background: str | None = None) -> Task:
+    """A task from (input, output) pairs; ``ood`` has one flag per query."""
+    demo: dict[str, Any] = {"domain": domain,
+                            "examples": [{"input": i, "output": o} for i, o in examples],
+                            "queries": [{"input": i, "output": o} for i, o in queries]}
+    if background:
+        demo["background"] = background
+    return Task(suite, name, seed, demo, tuple(bool(f) for f in ood), ood_rule)
+
+
+def truncated(task: Task, k: int) -> Task:
+    """The task with only its first ``k`` demonstrations (labels kept, for comparison)."""
+    demo = {**task.demo, "examples": task.demo["examples"][:k]}
+    return replace(task, demo=demo, shots=k)
+
+
+def shot_counts(n_examples: int, shots: Sequence[int] = SHOTS) -> list[int]:
+    """The truncations worth running: the counts below the task's own number of examples."""
+    return sorted({k for k in shots if 0 < k < n_examples})
+
+
+def more_words(examples: Sequence[Pair], queries: Sequence[Pair]) -> list[bool]:
+    """Per query: more words than the longest demonstration input."""
+    longest = max(len(i.split()) for i, _ in examples)
+    return [len(i.split()) > longest for i, _ in queries]
+
+
+def longer_output(examples: Sequence[Pair], queries: Sequence[Pair]) -> list[bool]:
+    """Per query: more output tokens than the longest demonstration output."""
+    longest = max(len(str(o).split()) for _, o in examples)
+    return [len(str(o).split()) > longest for _, o in queries]
+
+
+def _text(tokens: Sequence[str]) -> str:
+    """Tokens as demo-file text."""
+    return " ".join(tokens)
+
+
+def _pairs(examples: Sequence[Example]) -> list[Pair]:
+    """Examples as demo-file (input, output) pairs."""
+    return [(_text(e.input), e.output if isinstance(e.output, int) else _text(e.output))
+            for e in examples]
+
+
+def subsample(items: list[Item], opts: SuiteOptions, rng: random.Random) -> list[Item]:
+    """All items, or a seeded sample of ``quick_queries`` of them (in their order) with quick."""
+    if not opts.quick or len(items) <= opts.quick_queries:
+        return items
+    keep = sorted(rng.sample(range(len(items)), opts.quick_queries))
+    return [items[k] for k in keep]
+
+
+def task_count(opts: SuiteOptions, default: int) -> int:
+    """Tasks per seed of a drawn suite: ``episodes`` when given, else the suite's default."""
+    return default if opts.episodes is None else max(1, opts.episodes)
+
+
+def miniscan_suite(seed: int, opts: SuiteOptions) -> list[Task]:
+    """The 14 study items of the human experiment (shuffled by seed) and its 8 test items."""
+    from metarlm.data import load_miniscan
+
+    data = load_miniscan()
+    examples = [(e["input"], e["output"]) for e in data["examples"]]
+    random.Random(f"miniscan/{seed}").shuffle(examples)
+    queries = [(q["input"], q["output"]) for q in data["queries"]]
+    return [make_task("miniscan", f"miniscan/s{seed}", seed, "miniscan", examples, queries,
+                      more_words(examples, queries))]
+
+
+def _episode_task(suite: str, domain: str, seed: int, index: int) -> Task:
+    """A held-out random-grammar episode: whole-program on even indices, one-shot on odd."""
+    from metarlm.sample import oneshot_episode, prior_for, sample_episode
+
+    rng = random.Random(EVAL_SEED_BASE + 10_000 * seed + index)
+    draw = oneshot_episode if index % 2 else sample_episode
+    ep = draw(domain, prior_for(domain), rng)
+    examples, queries = _pairs(ep.support), _pairs(ep.query)
+    background = str(ep.background) if ep.background is not None else None
+    return make_task(suite, f"{suite}/s{seed}/{index}-{ep.kind}", seed, domain, examples,
+                     queries, more_words(examples, queries), background=background)
+
+
+def miniscan_random_suite(seed: int, opts: SuiteOptions) -> list[Task]:
+    """Held-out grammars from the MiniSCAN prior (seeds the training stream does not use)."""
+    count = task_count(opts, 20)
+    return [_episode_task("miniscan-random", "miniscan", seed, i) for i in range(count)]
+
+
+def glyphs_grammar(workdir: Path | None) -> Path:
+    """Write the new domain's grammar file under ``workdir`` (as a user would) and return it."""
+    folder = Path(tempfile.gettempdir()) / "metarlm-eval" if workdir is None else Path(workdir)
+    path = folder / GLYPHS_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.is_file() or path.read_text(encoding="utf-8") != GLYPHS_GRAMMAR:
+        path.write_text(GLYPHS_GRAMMAR, encoding="utf-8")
+    return path
+
+
+def new_domain_suite(seed: int, opts: SuiteOptions) -> list[Task]:
+    """Random programs of a user grammar with new words and tokens, under the generic prior."""
+    domain = str(glyphs_grammar(opts.workdir).resolve())
+    return [_episode_task("new-domain", domain, seed, i) for i in range(task_count(opts, 20))]
+
+
+def _cover_then_fill(pool: list[tuple[str, str]], size: int,
+                     rng: random.Random) -> list[tuple[str, str]]:
+    """A support set: for each word in turn the shortest example using it, then random ones."""
+    order = list(range(len(pool)))
+    rng.shuffle(order)
+    chosen: list[int] = []
+    words = sorted({w for c, _ in pool for w in c.split()})
+    for word in words:
+        if any(word in pool[k][0].split() for k in chosen):
+            continue
+        with_word = [k for k in order if word in pool[k][0].split()]
+        chosen.append(min(with_word, key=lambda k: len(pool[k][0].split())))
+    rest = [k for k in order if k not in set(chosen)]
+    chosen += rest[:max(0, size - len(chosen))]
+    picked = [pool[k] for k in chosen[:size]]
+    rng.shuffle(picked)
+    return list(dict.fromkeys(picked))  # the add-prim train files repeat the primitive
+
+
+def _controls(train: list[tuple[str, str]], support: Sequence[Pair], opts: SuiteOptions,
+              rng: random.Random) -> list[Pair]:
+    """Train-split commands outside the support: the in-distribution side of the gap."""
+    shown = {i for i, _ in support}
+    pool = sorted({p for p in train if p[0] not in shown})
+    n = opts.controls // 10 if opts.quick else opts.controls
+    return rng.sample(pool, min(n, len(pool)))
+
+
+def _scan_labels(suite: str, examples: Sequence[Pair],
+                 queries: Sequence[Pair]) -> tuple[list[bool], str]:
+    """Which test queries are out of distribution, and the rule that says so."""
+    if suite == "scan-simple":
+        return more_words(examples, queries), MORE_WORDS
+    if suite == "scan-length":
+        return longer_output(examples, queries), LONGER_OUTPUT
+    return [True] * len(queries), TEST_SPLIT
+
+
+def _scan_task(suite: str, name: str, seed: int, examples: Sequence[Pair],
+               queries: Sequence[Pair], controls: Sequence[Pair],
+               background: str | None = None) -> Task:
+    """A SCAN task whose last queries are the controls."""
+    ood, rule = _scan_labels(suite, examples, queries)
+    task = make_task(suite, name, seed, "scan", examples, [*queries, *controls],
+                     ood + [False] * len(controls), rule, background)
+    return replace(task, controls=len(controls))
+
+
+def scan_suite(suite: str) -> Callable[[int, SuiteOptions], list[Task]]:
+    """A SCAN split: support sets drawn from its train file, queries from its test file."""
+    split = SCAN_SPLITS[suite]
+
+    def build(seed: int, opts: SuiteOptions) -> list[Task]:
+        """The split's tasks for one seed."""
+        from metarlm.data import load_scan
+
+        train, test = load_scan(f"{split}_train"), load_scan(f"{split}_test")
+        tasks = []
+        for i in range(task_count(opts, 3)):
+            rng = random.Random(f"{suite}/{seed}/{i}")
+            examples = _cover_then_fill(train, opts.support, rng)
+            queries = subsample(list(test), opts, rng)
+            controls = _controls(train, examples, opts, rng)
+            tasks.append(_scan_task(suite, f"{suite}/s{seed}/{i}", seed, examples, queries,
+                                    controls))
+        return tasks
+
+    return build
+
+
+def scan_program() -> Program:
+    """The 14-rule SCAN program."""
+    from metarlm.domain import load_domain
+
+    return load_domain("scan").parse(SCAN_RULES, source="scan.rules")
+
+
+def scan_oneshot_suite(seed: int, opts: SuiteOptions) -> list[Task]:
+    """Add-jump in one shot: every rule but ``jump -> I_JUMP`` given, one demonstration."""
+    from metarlm.check import run_many
+    from metarlm.data import load_scan
+    from metarlm.interp import Ok
+
+    result = run_many(scan_program(), [tuple(ONESHOT_DEMO.split())])[0]
+    if not isinstance(result, Ok):
+        raise RuntimeError(f"the SCAN grammar does not cover {ONESHOT_DEMO!r}: {result}")
+    background = "\n".join(r for r in SCAN_RULES.splitlines() if r != "jump -> I_JUMP")
+    examples = [(ONESHOT_DEMO, _text(result.value))]
+    rng = random.Random(f"scan-oneshot/{seed}")
+    queries = subsample(list(load_scan("addprim_jump_test")), opts, rng)
+    controls = _controls(load_scan("addprim_jump_train"), examples, opts, rng)
+    return [_scan_task("scan-oneshot", f"scan-oneshot/s{seed}", seed, examples, queries,
+                       controls, background)]
+
+
+def _suites() -> dict[str, Callable[[int, SuiteOptions], list[Task]]]:
+    """Suite name -> builder (generated suites are imported here: they import this module)."""
+    from metarlm.eval.generated import code_suite, numbers_suite
+
+    table: dict[str, Callable[[int, SuiteOptions], list[Task]]] = {
+        "miniscan": miniscan_suite, "miniscan-random": miniscan_random_suite}
+    table.update({name: scan_suite(name) for name in SCAN_SPLITS})
+    table.update({"scan-oneshot": scan_oneshot_suite, "numbers": numbers_suite,
+                  "code": code_suite, "new-domain": new_domain_suite})
+    return table
+
+
+SUITE_NAMES = ("miniscan", "miniscan-random", *SCAN_SPLITS, "scan-oneshot", "numbers", "code",
+               "new-domain")
+
+
+def build_tasks(suite: str, seed: int, opts: SuiteOptions | None = None) -> list[Task]:
+    """The tasks of a suite for one seed (EvalError for an unknown suite)."""
+    table = _suites()
+    if suite not in table:
+        raise EvalError(f"unknown suite {suite!r}: use one of {', '.join(SUITE_NAMES)}")
+    return table[suite](seed, opts or SuiteOptions())

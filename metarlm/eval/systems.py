@@ -1,0 +1,174 @@
+"""The systems compared and one run of a system on a task (the unit of work of a worker).
+
+- ``meta``: the meta-trained proposer (the shipped checkpoint unless one is given), then
+  enumeration with decomposition when its proposals fail;
+- ``nometa``: the same search with a checkpoint of the same architecture trained without
+  meta-learning (``--nometa-checkpoint``);
+- ``enum``: enumeration with decomposition alone, no model;
+- ``greedy``: one argmax proposal of the meta-trained model, no sampling, no enumeration.
+
+Every system gets the same budgets. ``run_job`` takes and returns plain data, so jobs travel
+to worker processes without pickling any object of this package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from metarlm.eval.suites import EvalError, Task
+
+SYSTEM_NAMES = ("meta", "nometa", "enum", "greedy")
+MODEL_SYSTEMS = frozenset({"meta", "nometa", "greedy"})
+MISTAKES_KEPT = 3  # wrong answers recorded per run, to read what went wrong
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """The search budgets every system gets."""
+
+    budget: int = 50_000  # candidate programs checked
+    timeout: float = 20.0  # seconds of search
+    samples: int = 512  # model proposals drawn at most
+    batch: int = 64  # model proposals per batch
+
+
+@dataclass(frozen=True)
+class System:
+    """A system to run, its search switches, and why it cannot run when it cannot."""
+
+    name: str
+    switches: dict[str, Any] = field(hash=False)
+    checkpoint: str | None = None
+    sha256: str | None = None
+    reason: str = ""  # empty when available
+
+    @property
+    def available(self) -> bool:
+        """Whether the system can run here."""
+        return not self.reason
+
+
+def checkpoint_sha256(directory: str | Path) -> str:
+    """A sha256 over a checkpoint's model files (names and bytes, in sorted order)."""
+    root = Path(directory)
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        if path.name.startswith("optimizer"):
+            continue  # training state, not the model
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _model_system(name: str, switches: dict[str, Any], checkpoint: str | Path | None,
+                  missing: str) -> System:
+    """A model-based system, unavailable when its checkpoint is absent."""
+    if checkpoint is None:
+        return System(name, switches, reason=missing)
+    path = Path(checkpoint)
+    if not (path / "config.json").is_file():
+        return System(name, switches, str(path), reason=f"no checkpoint at {path}")
+    return System(name, switches, str(path.resolve()), checkpoint_sha256(path))
+
+
+def resolve_systems(names: Sequence[str], checkpoint: str | Path | None = None,
+                    nometa_checkpoint: str | Path | None = None) -> list[System]:
+    """The named systems with their checkpoints (EvalError for an unknown name)."""
+    from metarlm.propose import default_checkpoint
+
+    meta_ck = checkpoint if checkpoint is not None else default_checkpoint()
+    out = []
+    for name in dict.fromkeys(names):
+        if name == "enum":
+            out.append(System(name, {"use_model": False}))
+        elif name == "meta":
+            out.append(_model_system(name, {"use_model": True}, meta_ck, "no checkpoint"))
+        elif name == "greedy":
+            out.append(_model_system(name, {"use_model": True, "greedy": True,
+                                            "use_enumeration": False}, meta_ck, "no checkpoint"))
+        elif name == "nometa":
+            out.append(_model_system(name, {"use_model": True}, nometa_checkpoint,
+                                     "no --nometa-checkpoint given"))
+        else:
+            raise EvalError(f"unknown system {name!r}: use one of {', '.join(SYSTEM_NAMES)}")
+    return out
+
+
+def make_job(task: Task, system: System, budgets: Budgets) -> dict[str, Any]:
+    """The plain-data description of one run."""
+    config = {**asdict(budgets), **system.switches, "seed": task.seed,
+              "checkpoint": system.checkpoint}
+    return {"task": asdict(task), "system": system.name, "config": config}
+
+
+def init_worker(uses_torch: bool) -> None:
+    """Run in each worker process: one thread each, so workers do not fight over cores."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ[var] = "1"
+    if not uses_torch:
+        return  # importing torch costs seconds; enumeration never needs it
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return
+    torch.set_num_threads(1)
+
+
+def run_job(job: dict[str, Any]) -> dict[str, Any]:
+    """Synthesize for one task with one system and score the answers (a JSON-safe record)."""
+    from metarlm.demo import parse_demo
+    from metarlm.search import SearchConfig, synthesize
+
+    task = job["task"]
+    started = time.perf_counter()
+    base = {"suite": task["suite"], "task": task["name"], "seed": task["seed"],
+            "system": job["system"], "shots": task["shots"],
+            "examples": len(task["demo"]["examples"])}
+    try:
+        demo = parse_demo(task["demo"], source=task["name"])
+        result = synthesize(demo, SearchConfig(**job["config"]))
+    except Exception as err:  # one broken run must not end a long evaluation
+        return {**base, **score([], task), "error": f"{type(err).__name__}: {err}",
+                "wall": time.perf_counter() - started}
+    correct = [bool(q.correct) for q in result.queries]
+    return {**base, **score(correct, task), "consistent": result.consistent,
+            "candidates": result.candidates, "seconds": result.seconds,
+            "program": None if result.learned is None else str(result.learned),
+            "mistakes": _mistakes(result.queries), "error": None,
+            "wall": time.perf_counter() - started}
+
+
+def score(correct: Sequence[bool], task: dict[str, Any]) -> dict[str, Any]:
+    """Accuracy on the scored queries, in- and out-of-distribution counts, and solved.
+
+    An empty ``correct`` (a run that crashed) scores every query wrong.
+    """
+    n = len(task["demo"]["queries"])
+    marks = list(correct) if correct else [False] * n
+    scored = n - task["controls"]
+    ood = task["ood"]
+    hits = sum(marks[:scored])
+    id_marks = [m for m, o in zip(marks, ood) if not o]
+    ood_marks = [m for m, o in zip(marks, ood) if o]
+    return {"queries": scored, "correct": hits,
+            "accuracy": hits / scored if scored else None,
+            "solved": scored > 0 and hits == scored,
+            "id_queries": len(id_marks), "id_correct": sum(id_marks),
+            "ood_queries": len(ood_marks), "ood_correct": sum(ood_marks),
+            "consistent": False, "candidates": None, "seconds": None, "program": None,
+            "mistakes": []}
+
+
+def _mistakes(answers: Sequence[Any]) -> list[dict[str, str]]:
+    """The first few wrong answers, as text."""
+    from metarlm.demo import format_output
+
+    wrong = [q for q in answers if q.correct is False][:MISTAKES_KEPT]
+    return [{"input": " ".join(q.input), "expected": format_output(q.expected),
+             "output": q.failure or format_output(q.output)} for q in wrong]
