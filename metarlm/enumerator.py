@@ -144,11 +144,15 @@ class Enumerator:
                 learned = trial
         return learned
 
-    def _rank(self, state: _State) -> tuple[int, int, int]:
-        # Ties in size go to rules anchored on a word: `u1 fep` over `u1 u2`.
+    def _rank(self, state: _State) -> tuple[int, int, int, int]:
+        # Ties in size go to rules anchored on a word (`u1 fep` over `u1 u2`), then to the
+        # more general variables in anchored rules (`x1 twice` over `u1 twice`) and the
+        # narrower ones in rules of variables alone (`u1 u2` over `x1 x2`, which fits anything).
         loose = sum(1 for r in state.learned if not any(isinstance(i, Word) for i in r.lhs))
-        return (-state.solved, size(self.program(state.learned)) + _synonyms(state.learned),
-                loose)
+        narrow = sum(1 for r in state.learned for v in r.variables()
+                     if (v.kind == "u") == any(isinstance(i, Word) for i in r.lhs))
+        return (-state.solved, size(self.program(state.learned)) + _prior_cost(state.learned),
+                loose, narrow)
 
     def _score(self, learned_lists: Sequence[tuple[Rule, ...]]) -> list[_State]:
         self.budget.candidates += len(learned_lists)
@@ -173,12 +177,21 @@ class Enumerator:
         return rules
 
     def _expand(self, state: _State) -> list[_State]:
-        """Successor states: the state plus a bundle of new rules, strictly better."""
+        """Successor states: the state plus a bundle of new rules, strictly better.
+
+        Cheap candidates (abduced words, right-hand sides read off the output) are generated
+        first, then the joint abductions of new words, so a tight budget still scores them.
+        """
+        return self._successors(state)
+
+    def _successors(self, state: _State) -> list[_State]:
         failing = [e for e, ok in zip(self.examples, state.verdicts) if not ok]
         bundles: dict[tuple[Rule, ...], None] = {}
         for ex in failing[: self.config.examples_per_step]:
             for bundle in self._candidate_rules(state, ex):
                 bundles.setdefault(bundle, None)
+                if self.budget.exhausted():
+                    break
         lists = []
         for bundle in bundles:
             prims = tuple(r for r in bundle if _is_primitive(r))
@@ -190,9 +203,9 @@ class Enumerator:
                 lists.append(base)
         scored: list[_State] = []
         for chunk in _chunks(lists, 256):
+            scored.extend(c for c in self._score(chunk) if c.solved > state.solved)
             if self.budget.exhausted():
                 break
-            scored.extend(c for c in self._score(chunk) if c.solved > state.solved)
         out = []
         # Observational equivalence: of the rule lists with the same verdicts and size, keep
         # the best ranked one only.
@@ -209,9 +222,14 @@ class Enumerator:
             yield (rule,)
         # Function words (those no rule interprets alone) make the anchors when there are any.
         loose = frozenset(w for w in ex.input if not isinstance(evaluate(current, (w,)), Ok))
-        for lhs in lhs_templates(ex.input, self.config.max_anchors, self.kinds, loose or None):
+        templates = list(lhs_templates(ex.input, self.config.max_anchors, self.kinds,
+                                       loose or None))
+        for lhs in templates:
             for binding in _bindings(lhs, ex.input):
                 yield from self._rhs_for(state, lhs, binding, ex)
+        for lhs in templates:
+            for binding in _bindings(lhs, ex.input):
+                yield from self._joint(state, lhs, binding, ex)
 
     def _rhs_for(self, state: _State, lhs: tuple[LhsItem, ...],
                  binding: dict[Var, tuple[int, int]], ex: Example) -> Iterator[tuple[Rule, ...]]:
@@ -229,10 +247,8 @@ class Enumerator:
             assert isinstance(ex.output, tuple)
             for rhs in segmentations(ex.output, values, words, self.config):  # type: ignore[arg-type]
                 yield (Rule(lhs, rhs),)
-            if len(values) < len(binding):
-                yield from self._joint(state, lhs, binding, ex)
         else:
-            for rule in self._int_rules(current, lhs, values):
+            for rule in self._int_rules(state, lhs, values):
                 yield (rule,)
 
     def _joint(self, state: _State, lhs: tuple[LhsItem, ...],
@@ -244,6 +260,8 @@ class Enumerator:
         """
         from metarlm.holes import fill_all
 
+        if self.algebra != "seq":
+            return
         current = self.program(state.learned)
         mentioned = {it.text for r in current.rules for it in r.lhs if isinstance(it, Word)}
         new_words: list[str] = []
@@ -267,6 +285,8 @@ class Enumerator:
                 for word, n in zip(new_words, lengths):
                     prims.append(Rule((Word(word),), tuple(Hole(k + i) for i in range(n))))
                     k += n
+                if self.budget.exhausted():
+                    return
                 sketch = Program(self.background.rules + tuple(prims) + state.learned + (rule,))
                 self.budget.candidates += 1
                 solutions = fill_all(sketch, relevant, limit=2)
@@ -274,23 +294,35 @@ class Enumerator:
                     n_bg = len(self.background)
                     yield solutions[0].rules[n_bg:n_bg + len(prims)] + (rule,)
 
-    def _int_rules(self, current: Program, lhs: tuple[LhsItem, ...],
+    def _int_rules(self, state: _State, lhs: tuple[LhsItem, ...],
                    values: dict[Var, object]) -> Iterator[Rule]:
-        """Integer right-hand sides whose constants the examples determine uniquely (Z3)."""
+        """Integer right-hand sides whose constants the examples determine uniquely (Z3).
+
+        The sketch is tried at each place among the learned rules (precedence changes which
+        examples it sees); the constants must be pinned down by more examples than holes.
+        """
         from metarlm.holes import fill_all
 
+        current = self.program(state.learned)
         applicable = [e for e in self.examples if _known_parts(current, lhs, e.input)]
-        if not applicable:
-            return
-        known = [v for v in lhs if isinstance(v, Var) and v in values]
+        if not applicable or any(isinstance(v, Var) and v not in values for v in lhs):
+            return  # every part of a number counts: no rule may ignore a word it binds
+        known = [v for v in lhs if isinstance(v, Var)]
         for shape in _int_shapes(known):
-            program = Program(current.rules + (Rule(lhs, shape),), "int")
-            solutions = fill_all(program, applicable, limit=2)
-            self.budget.candidates += 1
-            # Two solutions mean the examples do not pin the constants down: a guess would
-            # only memorise, so the sketch waits until more of the demonstration is explained.
-            if len(solutions) == 1:
-                yield _normal(solutions[0].rules[-1])
+            sketch = Rule(lhs, shape)
+            if len(applicable) <= Program((sketch,), "int").holes():
+                continue  # constants fitted to as many examples as they are predict nothing
+            for pos in _positions(state.learned, sketch):
+                if self.budget.exhausted():
+                    return
+                learned = state.learned[:pos] + (sketch,) + state.learned[pos:]
+                solutions = fill_all(self.program(learned), applicable, limit=2)
+                self.budget.candidates += 1
+                # Two solutions: the examples do not pin the constants down, and a guess
+                # would only memorise; the sketch waits until more is explained.
+                if len(solutions) == 1:
+                    yield _normal(solutions[0].rules[len(self.background) + pos])
+                    break
 
     def _abduce(self, current: Program, ex: Example) -> Iterator[Rule]:
         """Sketches ``w -> ? ...`` for words no rule mentions, filled by Z3 from the examples.
@@ -324,6 +356,17 @@ def _chunks(items: list, n: int) -> Iterator[list]:
 SYNONYM_COST = 4  # description-length cost of a token spelled out that a word already means
 
 
+LOOSE_COST = 2  # a rule with no word on its left applies everywhere: it must earn its keep
+EMPTY_COST = 4  # a word that means nothing is rarer than one that means something
+
+
+def _prior_cost(learned: Sequence[Rule]) -> int:
+    """Description-length surcharges beyond symbol counts (see the constants above)."""
+    loose = sum(1 for r in learned if not any(isinstance(i, Word) for i in r.lhs))
+    empty = sum(1 for r in learned if _is_primitive(r) and not r.rhs)
+    return _synonyms(learned) + LOOSE_COST * loose + EMPTY_COST * empty
+
+
 def _synonyms(learned: Sequence[Rule]) -> int:
     """Mutual exclusivity: a word's meaning is not spelled out again by another rule.
 
@@ -349,11 +392,13 @@ def _call_patterns(variables: Sequence[Var], longest: int) -> Iterator[tuple[Var
 
 
 def _positions(learned: tuple[Rule, ...], rule: Rule) -> range:
-    """Insertion points: primitives go first; other rules anywhere after the primitives."""
+    """Insertion points, preferred first: primitives go first; other rules anywhere after
+    the primitives, last first (a rule learned from a larger example is tried after those
+    learned before it unless the examples say otherwise: `x1 twice` before `x1 around x2`)."""
     n_prims = sum(1 for r in learned if all(isinstance(it, Word) for it in r.lhs))
     if all(isinstance(it, Word) for it in rule.lhs):
         return range(0, 1)
-    return range(n_prims, len(learned) + 1)
+    return range(len(learned), n_prims - 1, -1)
 
 
 def lhs_templates(words: Sequence[str], max_anchors: int = 2,
@@ -461,8 +506,8 @@ def segmentations(output: tuple[str, ...], values: dict[Var, tuple[str, ...]],
 
 
 def _int_shapes(known: list[Var]) -> Iterator[tuple[RhsItem, ...]]:
-    """Integer right-hand sides over the known variables: each [v] or [v] * ?, plus ? or not."""
-    for keep in range(len(known), 0, -1):
+    """Integer right-hand sides using every variable: each [v] or [v] * ?, plus ? or not."""
+    for keep in range(len(known), len(known) - 1, -1):
         for subset in itertools.combinations(known, keep):
             for scaled in itertools.product((False, True), repeat=len(subset)):
                 terms: list[RhsItem] = []
