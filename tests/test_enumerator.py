@@ -66,9 +66,11 @@ def test_integer_rules_found_with_z3() -> None:
                 ("five hundred three", 503)]
     demo = parse_demo({"domain": "numbers", "background": background,
                        "examples": [{"input": i, "output": o} for i, o in examples]})
-    program = _first(Enumerator(demo.examples, demo.background, "int", Budget(seconds=30)))
+    program = _first(Enumerator(demo.examples, demo.background, "int", Budget(seconds=30),
+                                kinds=demo.domain.var_kinds))
     assert program is not None
     assert evaluate(program, ("two", "hundred", "three")) == Ok(203)
+    assert evaluate(program, ("three", "hundred")) == Ok(300)
 
 
 @given(st.lists(st.sampled_from("abcde"), min_size=1, max_size=6))
