@@ -7,7 +7,9 @@ grammar mask, prepends the background rules, and checks the whole batch in the k
 
 from __future__ import annotations
 
+import functools
 import random
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,15 +53,15 @@ class ModelProposer:
 
     @classmethod
     def load(cls, checkpoint: str | Path | None = None) -> ModelProposer:
-        """Load a checkpoint directory (default: the shipped one); MetarlmError if absent."""
-        from metarlm.model import load_checkpoint
+        """Load a checkpoint directory (default: the shipped one); MetarlmError if absent.
 
+        Loaded once per process and directory: an evaluation calls this for every task.
+        """
         path = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
         if not (path / "config.json").is_file():
             raise MetarlmError(f"no model checkpoint at {path}; train one with `metarlm train` "
                                "or search without a model (--no-model)")
-        model, meta = load_checkpoint(path)
-        return cls(model, meta, path)
+        return _load(path.resolve(), (path / "model.safetensors").stat().st_mtime_ns)
 
     def _views(self, demo: Demo, seed: int) -> tuple[list[str], list[str], random.Random]:
         words, tokens = episode_symbols(demo.examples, [demo.background])
@@ -99,9 +101,11 @@ class ModelProposer:
             budget.candidates += len(fresh)
             ids = _with_background([c.ids for _, c in fresh], demo.background, view)
             verdict = check_token_batch(ids, view.words, view.tokens, demo.examples, algebra)
+            now = time.monotonic()
             for ok, (program, cand) in zip(verdict.tolist(), fresh):
                 if ok:
-                    found.append(Candidate(_full(program, demo), cand.logprob, "model"))
+                    found.append(Candidate(_full(program, demo), cand.logprob, "model",
+                                           budget.candidates, now))
         return found
 
     def logprob(self, demo: Demo, program: Program) -> float:
@@ -125,6 +129,15 @@ class ModelProposer:
             logp = torch.log_softmax(out.logits[0].float(), dim=-1)
             picked = logp.gather(1, torch.tensor(target[1:]).unsqueeze(1))
         return float(picked.sum())
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: Path, stamp: int) -> ModelProposer:
+    """The proposer of a checkpoint directory (``stamp`` changes when its weights do)."""
+    from metarlm.model import load_checkpoint
+
+    model, meta = load_checkpoint(path)
+    return ModelProposer(model, meta, path)
 
 
 def _full(program: Program, demo: Demo) -> Program:

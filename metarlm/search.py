@@ -17,6 +17,7 @@ Budgets are candidates checked and wall-clock seconds; the same seed gives the s
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,6 +80,8 @@ class Candidate:
     program: Program
     logprob: float | None
     origin: str
+    found_after: int = 0  # candidates checked in the run when this program was found
+    found_at: float = 0.0  # time.monotonic() when it was found
 
     @property
     def score(self) -> float:
@@ -99,6 +102,8 @@ class SynthesisResult:
     origin: dict[str, str] = field(default_factory=dict)
     tried: tuple[str, ...] = ()
     seed: int = 0
+    first_candidates: int | None = None  # candidates checked up to the first consistent one
+    first_seconds: float | None = None  # seconds to the first consistent program
 
     @property
     def consistent(self) -> bool:
@@ -137,6 +142,8 @@ class SynthesisResult:
             "origin": self.origin,
             "tried": list(self.tried),
             "seed": self.seed,
+            "first_candidates": self.first_candidates,
+            "first_seconds": None if self.first_seconds is None else round(self.first_seconds, 4),
         }
 
 
@@ -166,7 +173,9 @@ def synthesize(demo: Demo, config: SearchConfig | None = None, **overrides: Any)
         scorer = proposer
         share = Budget(max_candidates=int(cfg.budget * cfg.model_share),
                        seconds=cfg.timeout * cfg.model_share)
-        found += proposer.propose(demo, cfg, share)
+        offset = budget.candidates
+        found += [Candidate(c.program, c.logprob, c.origin, c.found_after + offset, c.found_at)
+                  for c in proposer.propose(demo, cfg, share)]
         budget.candidates += share.candidates
         tried.append(f"model: {share.candidates} sampled programs checked")
     if not found and cfg.use_enumeration:
@@ -174,7 +183,7 @@ def synthesize(demo: Demo, config: SearchConfig | None = None, **overrides: Any)
         tried.append("enumeration with decomposition and abduction")
     if scorer is not None and found:
         found = [Candidate(c.program, scorer.logprob(demo, c.program) if c.logprob is None
-                           else c.logprob, c.origin) for c in found]
+                           else c.logprob, c.origin, c.found_after, c.found_at) for c in found]
     return _result(demo, cfg, found, budget, tried)
 
 
@@ -183,7 +192,8 @@ def _enumerate(demo: Demo, budget: Budget, cfg: SearchConfig) -> list[Candidate]
                       kinds=demo.domain.var_kinds)
     out: list[Candidate] = []
     for program in enum.run():
-        out.append(Candidate(program, None, "decomposition"))
+        out.append(Candidate(program, None, "decomposition", budget.candidates,
+                             time.monotonic()))
         if len(out) > cfg.alternatives + 3 or budget.exhausted():
             break
     return out
@@ -200,6 +210,7 @@ def _result(demo: Demo, cfg: SearchConfig, found: list[Candidate], budget: Budge
                                budget.candidates, budget.elapsed(), tried=tuple(tried),
                                seed=cfg.seed)
     best = ranked[0]
+    first = min(ranked, key=lambda c: c.found_at)
     report = check_demo(_learned(best.program, demo), demo)
     n_bg = len(demo.background) if demo.background is not None else 0
     origin = {print_rule(r, best.program.algebra): ("background" if i < n_bg else best.origin)
@@ -208,7 +219,8 @@ def _result(demo: Demo, cfg: SearchConfig, found: list[Candidate], budget: Budge
         program=report.program, background=demo.background, report=report,
         queries=_answers(report.program, demo), candidates=budget.candidates,
         seconds=budget.elapsed(), alternatives=_alternatives(best, ranked[1:], demo, cfg),
-        origin=origin, tried=tuple(tried), seed=cfg.seed)
+        origin=origin, tried=tuple(tried), seed=cfg.seed, first_candidates=first.found_after,
+        first_seconds=first.found_at - budget.started)
 
 
 def _learned(program: Program, demo: Demo) -> Program:

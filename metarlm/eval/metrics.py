@@ -126,10 +126,10 @@ def summarize(records: Sequence[Record], shots: Sequence[int]) -> dict[str, Any]
         "solved": sum(bool(r["solved"]) for r in full),
         "solved_rate": _mean(float(bool(r["solved"])) for r in full),
         "consistent_rate": _mean(float(bool(r["consistent"])) for r in full),
-        "candidates_to_consistent": {"mean": _mean(r["candidates"] for r in done),
-                                     "median": _median(r["candidates"] for r in done)},
-        "seconds_to_consistent": {"mean": _mean(r["seconds"] for r in done),
-                                  "median": _median(r["seconds"] for r in done)},
+        "candidates_to_consistent": {"mean": _mean(_first(r, "candidates") for r in done),
+                                     "median": _median(_first(r, "candidates") for r in done)},
+        "seconds_to_consistent": {"mean": _mean(_first(r, "seconds") for r in done),
+                                  "median": _median(_first(r, "seconds") for r in done)},
         "id_accuracy": id_acc, "ood_accuracy": ood_acc,
         "ood_gap": None if id_acc is None or ood_acc is None else id_acc - ood_acc,
         "shots": {k: asdict(v) for k, v in shot_curve(records, shots).items()},
@@ -144,7 +144,14 @@ def aggregate(records: Sequence[Record], shots: Sequence[int]) -> list[dict[str,
     return [{"suite": s, "system": m, **summarize(rs, shots)} for (s, m), rs in groups.items()]
 
 
+def _first(record: Record, what: str) -> Any:
+    """Candidates or seconds up to the run's first consistent program (whole run if unknown)."""
+    first = record.get(f"first_{what}")
+    return record[what] if first is None else first
+
+
 def solved_times(records: Sequence[Record]) -> tuple[list[float], int]:
-    """Seconds of each solved full-support run, sorted, and the number of full-support runs."""
+    """Seconds to the first consistent program of each solved full-support run, sorted, and
+    the number of full-support runs."""
     full = [r for r in records if r["shots"] is None]
-    return sorted(float(r["seconds"]) for r in full if r["solved"]), len(full)
+    return sorted(float(_first(r, "seconds")) for r in full if r["solved"]), len(full)

@@ -139,6 +139,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     correct = [bool(q.correct) for q in result.queries]
     return {**base, **score(correct, task), "consistent": result.consistent,
             "candidates": result.candidates, "seconds": result.seconds,
+            "first_candidates": result.first_candidates, "first_seconds": result.first_seconds,
             "program": None if result.learned is None else str(result.learned),
             "mistakes": _mistakes(result.queries), "error": None,
             "wall": time.perf_counter() - started}
@@ -162,6 +163,7 @@ def score(correct: Sequence[bool], task: dict[str, Any]) -> dict[str, Any]:
             "id_queries": len(id_marks), "id_correct": sum(id_marks),
             "ood_queries": len(ood_marks), "ood_correct": sum(ood_marks),
             "consistent": False, "candidates": None, "seconds": None, "program": None,
+            "first_candidates": None, "first_seconds": None,
             "mistakes": []}
 
 
