@@ -26,8 +26,17 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from metarlm.demo import Example
-from metarlm.dsl import Call, Const, Copy, Hole, LhsItem, Program, RhsItem, Rule, Token, Var, Word
+from metarlm.dsl import Call, Const, Hole, LhsItem, Program, RhsItem, Rule, Token, Var, Word
 from metarlm.interp import Ok, evaluate
+from metarlm.templates import (
+    bindings,
+    call_patterns,
+    int_shapes,
+    known_parts,
+    lhs_templates,
+    normal,
+    segmentations,
+)
 
 Scorer = Callable[[Sequence[Program]], list[tuple[bool, ...]]]
 
@@ -225,10 +234,10 @@ class Enumerator:
         templates = list(lhs_templates(ex.input, self.config.max_anchors, self.kinds,
                                        loose or None))
         for lhs in templates:
-            for binding in _bindings(lhs, ex.input):
+            for binding in bindings(lhs, ex.input):
                 yield from self._rhs_for(state, lhs, binding, ex)
         for lhs in templates:
-            for binding in _bindings(lhs, ex.input):
+            for binding in bindings(lhs, ex.input):
                 yield from self._joint(state, lhs, binding, ex)
 
     def _rhs_for(self, state: _State, lhs: tuple[LhsItem, ...],
@@ -245,7 +254,8 @@ class Enumerator:
         if self.algebra == "seq":
             words = {v: ex.input[s:e] for v, (s, e) in binding.items()}
             assert isinstance(ex.output, tuple)
-            for rhs in segmentations(ex.output, values, words, self.config):  # type: ignore[arg-type]
+            for rhs in segmentations(ex.output, values, words, self.config.max_segmentations,
+                                     self.config.max_rhs):  # type: ignore[arg-type]
                 yield (Rule(lhs, rhs),)
         else:
             for rule in self._int_rules(state, lhs, values):
@@ -276,7 +286,7 @@ class Enumerator:
         known = mentioned | set(new_words) | {w.text for w in lhs if isinstance(w, Word)}
         relevant = [e for e in self.examples if set(e.input) <= known]
         variables = [v for v in lhs if isinstance(v, Var)]
-        for pattern in _call_patterns(variables, self.config.max_hole_tokens + 1):
+        for pattern in call_patterns(variables, self.config.max_hole_tokens + 1):
             if not set(unknown) <= set(pattern):
                 continue
             rule = Rule(lhs, tuple(Call(v) for v in pattern))
@@ -304,11 +314,11 @@ class Enumerator:
         from metarlm.holes import fill_all
 
         current = self.program(state.learned)
-        applicable = [e for e in self.examples if _known_parts(current, lhs, e.input)]
+        applicable = [e for e in self.examples if known_parts(current, lhs, e.input)]
         if not applicable or any(isinstance(v, Var) and v not in values for v in lhs):
             return  # every part of a number counts: no rule may ignore a word it binds
         known = [v for v in lhs if isinstance(v, Var)]
-        for shape in _int_shapes(known):
+        for shape in int_shapes(known):
             sketch = Rule(lhs, shape)
             if len(applicable) <= Program((sketch,), "int").holes():
                 continue  # constants fitted to as many examples as they are predict nothing
@@ -321,7 +331,7 @@ class Enumerator:
                 # Two solutions: the examples do not pin the constants down, and a guess
                 # would only memorise; the sketch waits until more is explained.
                 if len(solutions) == 1:
-                    yield _normal(solutions[0].rules[len(self.background) + pos])
+                    yield normal(solutions[0].rules[len(self.background) + pos])
                     break
 
     def _abduce(self, current: Program, ex: Example) -> Iterator[Rule]:
@@ -385,12 +395,6 @@ def _is_primitive(rule: Rule) -> bool:
     return all(isinstance(it, Word) for it in rule.lhs)
 
 
-def _call_patterns(variables: Sequence[Var], longest: int) -> Iterator[tuple[Var, ...]]:
-    """Sequences of calls over the variables, shortest first."""
-    for n in range(1, longest + 1):
-        yield from itertools.product(variables, repeat=n)
-
-
 def _positions(learned: tuple[Rule, ...], rule: Rule) -> range:
     """Insertion points, preferred first: primitives go first; other rules anywhere after
     the primitives, last first (a rule learned from a larger example is tried after those
@@ -401,131 +405,3 @@ def _positions(learned: tuple[Rule, ...], rule: Rule) -> range:
     return range(len(learned), n_prims - 1, -1)
 
 
-def lhs_templates(words: Sequence[str], max_anchors: int = 2,
-                  kinds: frozenset[str] = frozenset("ux"),
-                  anchorable: frozenset[str] | None = None) -> Iterator[tuple[LhsItem, ...]]:
-    """Left-hand sides that match ``words``: anchors kept, gaps made variables.
-
-    A gap of one word becomes ``u`` or ``x``, a longer one ``x``; with ``y`` allowed, a gap at
-    either end (even an empty one) may also become ``y``: `x1 hundred y1` from "two hundred".
-    """
-    seen: set[tuple[LhsItem, ...]] = set()
-    n = len(words)
-    if n == 2:
-        for kinds in (("u", "u"), ("x", "x")):
-            lhs = (Var(kinds[0], 1), Var(kinds[1], 2))  # type: ignore[arg-type]
-            seen.add(lhs)
-            yield lhs
-    for k in range(1, max_anchors + 1):
-        for anchors in itertools.combinations(range(n), k):
-            if len({words[a] for a in anchors}) < k and k > 1:
-                continue
-            if anchorable is not None and any(words[a] not in anchorable for a in anchors):
-                continue
-            for lhs in _fill_gaps(words, anchors, "y" in kinds):
-                if lhs not in seen and len(lhs) > 1:
-                    seen.add(lhs)
-                    yield lhs
-
-
-def _fill_gaps(words: Sequence[str], anchors: tuple[int, ...],
-               edge_y: bool = False) -> Iterator[tuple[LhsItem, ...]]:
-    bounds = [-1, *anchors, len(words)]
-    gaps = [bounds[i + 1] - bounds[i] - 1 for i in range(len(bounds) - 1)]
-    options: list[list[tuple[str, ...]]] = [
-        [()] if g == 0 else ([("u",), ("x",)] if g == 1 else [("x",)]) for g in gaps]
-    if edge_y:
-        for k in (0, len(gaps) - 1):
-            options[k] = options[k] + [("y",)]
-    for choice in itertools.product(*options):
-        items: list[LhsItem] = []
-        counts = {"u": 0, "x": 0, "y": 0}
-        for gi, kinds in enumerate(choice):
-            for kind in kinds:
-                counts[kind] += 1
-                items.append(Var(kind, counts[kind]))  # type: ignore[arg-type]
-            if gi < len(anchors):
-                items.append(Word(words[anchors[gi]]))
-        yield tuple(items)
-
-
-def _bindings(lhs: tuple[LhsItem, ...], words: Sequence[str]) -> list[dict[Var, tuple[int, int]]]:
-    """Up to three bindings of lhs to the whole input, in the interpreter's order."""
-    rule = Rule(lhs, ())
-    from metarlm.interp import _Evaluator
-
-    ev = _Evaluator(Program((rule,)), words, 10_000, 10_000)
-    out = []
-    for binding in ev.bindings(0, 0, len(words)):
-        out.append(dict(zip(rule.variables(), binding)))
-        if len(out) == 3:
-            break
-    return out
-
-
-def _known_parts(current: Program, lhs: tuple[LhsItem, ...], words: Sequence[str]) -> bool:
-    """Whether lhs matches the input and the current rules interpret every bound part."""
-    found = _bindings(lhs, words)
-    if not found:
-        return False
-    return all(s == e or isinstance(evaluate(current, words[s:e]), Ok)
-               for s, e in found[0].values())
-
-
-def _normal(rule: Rule) -> Rule:
-    """Drop ``+ 0`` terms and ``* 1`` scales, so equal rules compare equal."""
-    rhs: list[RhsItem] = []
-    for item in rule.rhs:
-        if isinstance(item, Const) and item.value == 0 and len(rule.rhs) > 1:
-            continue
-        rhs.append(Call(item.var) if isinstance(item, Call) and item.scale == 1 else item)
-    return Rule(rule.lhs, tuple(rhs))
-
-
-def segmentations(output: tuple[str, ...], values: dict[Var, tuple[str, ...]],
-                  words: dict[Var, tuple[str, ...]], config: EnumConfig) -> Iterator[tuple]:
-    """Right-hand sides that concatenate to ``output``: sub-values, copies, then tokens."""
-    found = 0
-    pieces = [(Call(v), val) for v, val in values.items() if val]
-    pieces += [(Copy(v), ws) for v, ws in words.items() if ws and ws not in values.values()]
-
-    def go(pos: int, acc: tuple[RhsItem, ...]) -> Iterator[tuple[RhsItem, ...]]:
-        nonlocal found
-        if found >= config.max_segmentations or len(acc) > config.max_rhs:
-            return
-        if pos == len(output):
-            found += 1
-            yield acc
-            return
-        for item, val in pieces:
-            if output[pos:pos + len(val)] == val:
-                yield from go(pos + len(val), acc + (item,))
-        yield from go(pos + 1, acc + (Token(output[pos]),))
-
-    yield from go(0, ())
-
-
-def _int_shapes(known: list[Var]) -> Iterator[tuple[RhsItem, ...]]:
-    """Integer right-hand sides using every variable: each [v] or [v] * ?, plus ? or not."""
-    for keep in range(len(known), len(known) - 1, -1):
-        for subset in itertools.combinations(known, keep):
-            for scaled in itertools.product((False, True), repeat=len(subset)):
-                terms: list[RhsItem] = []
-                for var, sc in zip(subset, scaled):
-                    terms.append(Call(var, Hole(0)) if sc else Call(var))
-                for with_const in (False, True):
-                    yield _number_holes(tuple(terms) + ((Hole(0),) if with_const else ()))
-
-
-def _number_holes(rhs: tuple[RhsItem, ...]) -> tuple[RhsItem, ...]:
-    out, k = [], 0
-    for item in rhs:
-        if isinstance(item, Hole):
-            out.append(Hole(k))
-            k += 1
-        elif isinstance(item, Call) and isinstance(item.scale, Hole):
-            out.append(Call(item.var, Hole(k)))
-            k += 1
-        else:
-            out.append(item)
-    return tuple(out)

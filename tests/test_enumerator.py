@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from metarlm.check import run_many
 from metarlm.data import load_miniscan, load_scan
 from metarlm.demo import Example, parse_demo
-from metarlm.dsl import Call, Copy, Token, Var, parse_program
-from metarlm.enumerator import (
-    Budget,
-    EnumConfig,
-    Enumerator,
-    lhs_templates,
-    segmentations,
-)
+from metarlm.dsl import parse_program
+from metarlm.enumerator import Budget, Enumerator
 from metarlm.interp import Ok, evaluate
 
 SCAN_RULES = open("examples/scan/scan.rules", encoding="utf-8").read()
@@ -71,34 +63,6 @@ def test_integer_rules_found_with_z3() -> None:
     assert program is not None
     assert evaluate(program, ("two", "hundred", "three")) == Ok(203)
     assert evaluate(program, ("three", "hundred")) == Ok(300)
-
-
-@given(st.lists(st.sampled_from("abcde"), min_size=1, max_size=6))
-@settings(max_examples=60, deadline=None)
-def test_templates_match_their_input(words: list[str]) -> None:
-    from metarlm.dsl import Program, Rule
-
-    for lhs in lhs_templates(words):
-        probe = Program((Rule(lhs, ()),))
-        assert evaluate(probe, words) == Ok(()), lhs
-
-
-@given(st.lists(st.sampled_from(["A", "B", "C"]), min_size=1, max_size=7),
-       st.lists(st.sampled_from(["A", "B", "C"]), min_size=1, max_size=3))
-@settings(max_examples=80, deadline=None)
-def test_segmentations_concatenate_to_the_output(output: list[str], value: list[str]) -> None:
-    x1 = Var("x", 1)
-    for rhs in segmentations(tuple(output), {x1: tuple(value)}, {x1: ("w",)}, EnumConfig()):
-        built: list[str] = []
-        for item in rhs:
-            if isinstance(item, Token):
-                built.append(item.text)
-            elif isinstance(item, Call):
-                built.extend(value)
-            else:
-                assert isinstance(item, Copy)
-                built.append("w")
-        assert tuple(built) == tuple(output)
 
 
 @pytest.mark.parametrize("seed", [0, 1])

@@ -1,0 +1,50 @@
+"""Rule templates: left-hand sides that match their input, segmentations that rebuild outputs."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from metarlm.dsl import Call, Copy, Program, Rule, Token, Var, Word
+from metarlm.interp import Ok, evaluate
+from metarlm.templates import int_shapes, lhs_templates, segmentations
+
+
+@given(st.lists(st.sampled_from("abcde"), min_size=1, max_size=6))
+@settings(max_examples=60, deadline=None)
+def test_templates_match_their_input(words: list[str]) -> None:
+    for lhs in lhs_templates(words):
+        probe = Program((Rule(lhs, ()),))
+        assert evaluate(probe, words) == Ok(()), lhs
+
+
+@given(st.lists(st.sampled_from(["A", "B", "C"]), min_size=1, max_size=7),
+       st.lists(st.sampled_from(["A", "B", "C"]), min_size=1, max_size=3))
+@settings(max_examples=80, deadline=None)
+def test_segmentations_concatenate_to_the_output(output: list[str], value: list[str]) -> None:
+    x1 = Var("x", 1)
+    for rhs in segmentations(tuple(output), {x1: tuple(value)}, {x1: ("w",)}):
+        built: list[str] = []
+        for item in rhs:
+            if isinstance(item, Token):
+                built.append(item.text)
+            elif isinstance(item, Call):
+                built.extend(value)
+            else:
+                assert isinstance(item, Copy)
+                built.append("w")
+        assert tuple(built) == tuple(output)
+
+
+def test_y_variables_only_at_the_edges() -> None:
+    shapes = set(lhs_templates(("two", "hundred"), 1, frozenset("uxy"), frozenset({"hundred"})))
+    assert (Var("x", 1), Word("hundred"), Var("y", 1)) in shapes
+    assert all(v.kind != "y" for lhs in lhs_templates(("a", "b", "c"), 2) for v in lhs
+               if isinstance(v, Var))
+
+
+def test_integer_shapes_use_every_variable() -> None:
+    x1, y1 = Var("x", 1), Var("y", 1)
+    for rhs in int_shapes([x1, y1]):
+        called = {it.var for it in rhs if isinstance(it, Call)}
+        assert called == {x1, y1}
