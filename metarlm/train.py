@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from metarlm.curves import plot_curves
 from metarlm.errors import MetarlmError
 from metarlm.model import (
     ModelConfig,
@@ -253,30 +254,6 @@ class Feeder:
         """Stop the workers (chunks still being built are dropped)."""
         if self.pool is not None:
             self.pool.shutdown(wait=False, cancel_futures=True)
-
-
-def plot_curves(log: dict[str, Any], path: Path) -> None:
-    """Loss (training and validation) and validation rates against steps, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    train, valid = log["train"], log["valid"]
-    left.plot([r["step"] for r in train], [r["loss"] for r in train], label="training")
-    left.plot([r["step"] for r in valid], [r["loss"] for r in valid], "o-", label="validation")
-    left.set(xlabel="step", ylabel="token loss", yscale="log", title="loss")
-    left.legend()
-    rates = sorted({k for r in valid for k in r if k.startswith(("greedy_", "solve"))})
-    for key in rates:
-        right.plot([r["step"] for r in valid], [r[key] for r in valid], "o-", label=key)
-    right.set(xlabel="step", ylabel="share of episodes", ylim=(0, 1), title="validation")
-    if rates:
-        right.legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
