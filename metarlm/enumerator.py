@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from metarlm.demo import Example
-from metarlm.dsl import Call, Const, Hole, LhsItem, Program, RhsItem, Rule, Token, Var, Word
+from metarlm.dsl import Call, Const, Copy, Hole, LhsItem, Program, Rule, Token, Var, Word
 from metarlm.interp import Ok, evaluate
 from metarlm.templates import (
     bindings,
@@ -169,20 +169,23 @@ class Enumerator:
         return [_State(ls, v) for ls, v in zip(learned_lists, verdicts)]
 
     def _primitives(self) -> list[Rule]:
-        rules, covered = [], set()
+        """Rules read straight off one-word examples: `dax -> RED`, or `u1 -> u1` (kept last)
+        when a word stands for itself, as identifiers do in code."""
+        rules, covered, copies = [], set(), False
         for ex in self.examples:
-            if len(ex.input) == 1 and ex.input[0] not in covered:
-                if _reproduces(self.background, ex):
-                    continue
-                covered.add(ex.input[0])
-                rhs: tuple[RhsItem, ...]
-                if isinstance(ex.output, int) and ex.output < 0:
-                    continue  # no literal of the language is negative
-                if isinstance(ex.output, int):
-                    rhs = (Const(ex.output),)
-                else:
-                    rhs = tuple(Token(t) for t in ex.output)
-                rules.append(Rule((Word(ex.input[0]),), rhs))
+            if len(ex.input) != 1 or ex.input[0] in covered or _reproduces(self.background, ex):
+                continue
+            covered.add(ex.input[0])
+            if isinstance(ex.output, int):
+                if ex.output >= 0:  # no literal of the language is negative
+                    rules.append(Rule((Word(ex.input[0]),), (Const(ex.output),)))
+            elif ex.output == ex.input and "u" in self.kinds:
+                copies = True
+            else:
+                rules.append(Rule((Word(ex.input[0]),), tuple(Token(t) for t in ex.output)))
+        if copies:
+            u1 = Var("u", 1)
+            rules.append(Rule((u1,), (Copy(u1),)))
         return rules
 
     def _expand(self, state: _State) -> list[_State]:
@@ -367,6 +370,7 @@ SYNONYM_COST = 4  # description-length cost of a token spelled out that a word a
 
 
 LOOSE_COST = 2  # a rule with no word on its left applies everywhere: it must earn its keep
+SPELLED_COST = 1  # a token written out in a rule with variables: calls generalise, tokens don't
 EMPTY_COST = 4  # a word that means nothing is rarer than one that means something
 
 
@@ -374,7 +378,10 @@ def _prior_cost(learned: Sequence[Rule]) -> int:
     """Description-length surcharges beyond symbol counts (see the constants above)."""
     loose = sum(1 for r in learned if not any(isinstance(i, Word) for i in r.lhs))
     empty = sum(1 for r in learned if _is_primitive(r) and not r.rhs)
-    return _synonyms(learned) + LOOSE_COST * loose + EMPTY_COST * empty
+    spelled = sum(1 for r in learned if not _is_primitive(r) for i in r.rhs
+                  if isinstance(i, Token))
+    return (_synonyms(learned) + LOOSE_COST * loose + EMPTY_COST * empty
+            + SPELLED_COST * spelled)
 
 
 def _synonyms(learned: Sequence[Rule]) -> int:

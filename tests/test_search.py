@@ -96,3 +96,22 @@ def test_synth_bad_input(tmp_path: Path, examples: list, message: str) -> None:
                            "--no-model"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+SOLVED_BY_ENUMERATION = ["miniscan/demo.json", "numbers/demo.json", "code/demo.json",
+                         "lights/demo.json", "scan/oneshot.json"]
+
+
+@pytest.mark.parametrize("name", SOLVED_BY_ENUMERATION)
+def test_shipped_demos_solved_without_a_model(name: str) -> None:
+    demo = load_demo(Path("examples") / name)
+    result = synthesize(demo, SearchConfig(use_model=False, timeout=60))
+    assert result.consistent
+    assert result.accuracy == 1.0, result.to_json()["queries"]
+
+
+def test_scan_demo_is_consistent_but_ambiguous() -> None:
+    # Its sixteen examples fit programs that differ on the queries (precedence of around
+    # and opposite is not shown), so only consistency is promised without a model.
+    result = synthesize(load_demo("examples/scan/demo.json"), NO_MODEL)
+    assert result.consistent and result.alternatives
