@@ -1,0 +1,78 @@
+"""End-to-end synthesis figures on the shipped demonstrations (not a test).
+
+    python benchmarks/synth.py miniscan --seeds 10 --shuffles 10   # 8 queries, timing
+    python benchmarks/synth.py oneshot                              # all 7,706 add-jump tests
+    python benchmarks/synth.py miniscan --no-model --json
+
+``miniscan``: the 14 study items as examples (their order shuffled), the 8 test items as
+queries; every (seed, shuffle) run is timed from the call to ``synthesize`` until its queries
+are answered. ``oneshot``: SCAN rules without ``jump`` as background, ``jump around left
+twice`` as the one demonstration, and every command of the add-jump test split answered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+from typing import Any
+
+from metarlm.check import run_many
+from metarlm.data import load_miniscan, load_scan
+from metarlm.demo import load_demo, parse_demo
+from metarlm.search import SearchConfig, synthesize
+
+
+def miniscan(seeds: int, shuffles: int, use_model: bool) -> dict[str, Any]:
+    """Query accuracy, consistency and seconds over seeds x example orders."""
+    data = load_miniscan()
+    times, right, consistent = [], [], 0
+    for shuffle in range(shuffles):
+        items = list(data["examples"])
+        random.Random(shuffle).shuffle(items)
+        demo = parse_demo({**data, "examples": items})
+        for seed in range(seeds):
+            start = time.monotonic()
+            result = synthesize(demo, SearchConfig(seed=seed, use_model=use_model))
+            times.append(time.monotonic() - start)
+            consistent += result.consistent
+            right.append(sum(bool(q.correct) for q in result.queries))
+    runs = seeds * shuffles
+    return {"suite": "miniscan", "runs": runs, "consistent": consistent,
+            "all_8_right": sum(r == 8 for r in right), "median_seconds": statistics.median(times),
+            "max_seconds": max(times)}
+
+
+def oneshot(use_model: bool) -> dict[str, Any]:
+    """One demonstration of jump; every add-jump test command answered."""
+    start = time.monotonic()
+    demo = load_demo("examples/scan/oneshot.json")
+    result = synthesize(demo, SearchConfig(use_model=use_model))
+    test = load_scan("addprim_jump_test")
+    answers = run_many(result.program, [tuple(c.split()) for c, _ in test]) \
+        if result.program is not None else []
+    right = sum(getattr(a, "value", None) == tuple(o.split()) for a, (_, o) in zip(answers, test))
+    return {"suite": "scan-oneshot", "consistent": result.consistent, "right": right,
+            "commands": len(test), "seconds": time.monotonic() - start,
+            "program": None if result.learned is None else str(result.learned)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("suite", choices=("miniscan", "oneshot"))
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--shuffles", type=int, default=10)
+    parser.add_argument("--no-model", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if args.suite == "miniscan":
+        out = miniscan(args.seeds, args.shuffles, not args.no_model)
+    else:
+        out = oneshot(not args.no_model)
+    print(json.dumps(out) if args.json else "\n".join(f"{k}: {v}" for k, v in out.items()))
+
+
+if __name__ == "__main__":
+    main()
