@@ -40,6 +40,7 @@ from metarlm.dsl import (
     Var,
     Word,
 )
+from metarlm.inputs import InputExpander, Reject
 from metarlm.interp import Ok, derive
 
 Range = tuple[int, int]  # inclusive (low, high), drawn uniformly
@@ -126,10 +127,6 @@ class Episode:
     kind: Literal["full", "oneshot"] = "full"
 
 
-class _Reject(Exception):
-    """Internal: a degenerate draw; the caller draws again."""
-
-
 def _between(rng: random.Random, span: Range) -> int:
     """A uniform draw from an inclusive range."""
     return rng.randint(span[0], max(span))
@@ -150,10 +147,10 @@ class _Names:
         return 10**6 if self.words is None else len(self.words)
 
     def word(self) -> str:
-        """A word not handed out before (_Reject when a closed vocabulary runs out)."""
+        """A word not handed out before (Reject when a closed vocabulary runs out)."""
         if self.words is not None:
             if not self.words:
-                raise _Reject("out of words")
+                raise Reject("out of words")
             return self.words.pop()
         rng, text = self.rng, ""
         while not text or text in self.used:  # one or two syllables: "dax", "kiki", "blicket"
@@ -292,57 +289,6 @@ def _code_program(domain: Domain, prior: Prior, rng: random.Random) -> Program:
     return Program(tuple(rules), "seq")
 
 
-class _Expander:
-    """Top-down inputs: a rule's words, its variables filled with derivable sub-inputs."""
-
-    def __init__(self, program: Program, free: list[str], prior: Prior) -> None:
-        self.program, self.free, self.prior = program, free, prior
-        self.higher = [r for r, rule in enumerate(program.rules) if rule.variables()]
-        self.words = sorted({it.text for rule in program.rules for it in rule.lhs
-                             if isinstance(it, Word)})
-        primitive = [w for w in self.words if any(r.lhs == (Word(w),) for r in program.rules)]
-        self.units: list[str] = []
-        for singles in (primitive + free, self.words):  # words of primitives first, else any
-            results = run_many(program, [(w,) for w in singles])
-            self.units = [w for w, res in zip(singles, results) if res.ok]
-            if self.units:
-                return
-        raise _Reject("no single word is derivable")
-
-    def __call__(self, rng: random.Random, n: int) -> list[tuple[str, ...]]:
-        """``n`` candidate inputs, the top rules cycling through every higher-order rule."""
-        out: list[tuple[str, ...]] = [(w,) for w in self.units]
-        roots = self.higher or [-1]
-        for k in range(n):
-            if rng.random() < self.prior.p_random_input:
-                pool = self.words + self.units
-                out.append(tuple(rng.choice(pool) for _ in range(rng.randint(1, 4))))
-            else:
-                out.append(tuple(self.expand(roots[k % len(roots)], self.prior.depth, rng)))
-        return out
-
-    def expand(self, r: int, depth: int, rng: random.Random) -> list[str]:
-        """An input rooted at rule ``r`` (a unit word when ``r`` is -1 or depth runs out)."""
-        if r < 0 or depth < 0:
-            return [rng.choice(self.units)]
-        rule = self.program.rules[r]
-        called = {it.var for it in rule.rhs if isinstance(it, Call)}
-        out: list[str] = []
-        for item in rule.lhs:
-            if isinstance(item, Word):
-                out.append(item.text)
-            elif item.kind == "y" and rng.random() < 0.3:
-                continue
-            elif item not in called:  # copied only: any words will do
-                size = 1 if item.kind == "u" else rng.randint(1, 2)
-                out += [rng.choice(self.free or self.units) for _ in range(size)]
-            elif item.kind == "u" or depth == 0 or rng.random() < 0.4:
-                out.append(rng.choice(self.units))
-            else:
-                out += self.expand(rng.choice(self.higher), depth - 1, rng)
-        return out
-
-
 def check_fits(domain: Domain, prior: Prior) -> None:
     """Raise ValueError when the prior's family cannot write programs in the domain."""
     needs = {"numbers": ("int", {"u", "x", "y"}), "code": ("seq", {"u", "x"})}
@@ -365,14 +311,14 @@ def _task(domain: Domain, prior: Prior, rng: random.Random) -> Task:
             + [nl.sample_number(lang, r) for _ in range(n)]]
     program = (_code_program if prior.family == "code" else _rules_program)(domain, prior, rng)
     if not program.rules:
-        raise _Reject("empty program")
+        raise Reject("empty program")
     mentioned = {it.text for rule in program.rules for it in rule.lhs if isinstance(it, Word)}
     if domain.words is None:
         names = _Names(domain, rng)
         free = [w for w in (names.word() for _ in range(prior.free_words)) if w not in mentioned]
     else:
         free = sorted(domain.words - mentioned)
-    return program, _Expander(program, free, prior)
+    return program, InputExpander(program, free, prior.depth, prior.p_random_input)
 
 
 def sample_program(domain: str | Path | Domain, prior: Prior | None = None,
@@ -422,7 +368,7 @@ def _cover(program: Program, pool: list[Example], target: frozenset[int], most: 
         else:
             rest.append(ex)
     if missing or len(chosen) > most:
-        raise _Reject("the examples do not use every target rule")
+        raise Reject("the examples do not use every target rule")
     return chosen, rest
 
 
@@ -441,9 +387,9 @@ def _finish(domain: Domain, program: Program, n_background: int, support: list[E
             query: list[Example], rng: random.Random) -> Episode:
     """Check the examples for degeneracy and assemble the episode."""
     if not query or not support:
-        raise _Reject("too few examples")
+        raise Reject("too few examples")
     if len({ex.output for ex in support + query}) < 2:
-        raise _Reject("every output is the same")
+        raise Reject("every output is the same")
     rng.shuffle(support)
     background = Program(program.rules[:n_background], program.algebra) if n_background else None
     target = Program(program.rules[n_background:], program.algebra)
@@ -452,7 +398,7 @@ def _finish(domain: Domain, program: Program, n_background: int, support: list[E
 
 
 def _full(domain: Domain, prior: Prior, rng: random.Random) -> Episode:
-    """A whole-program episode or _Reject."""
+    """A whole-program episode or Reject."""
     program, inputs = _task(domain, prior, rng)
     n_support, n_query = _between(rng, prior.support), _between(rng, prior.query)
     pool = _examples(program, inputs(rng, 3 * (n_support + n_query)), prior)
@@ -462,7 +408,7 @@ def _full(domain: Domain, prior: Prior, rng: random.Random) -> Episode:
     # a small input space (u variables only) shrinks the support to leave examples to query
     size = max(prior.support[0], min(n_support, len(pool) - n_query))
     if len(chosen) + len(rest) < size:
-        raise _Reject("too few examples")
+        raise Reject("too few examples")
     fill = max(0, size - len(chosen))
     return _finish(domain, program, 0, chosen + rest[:fill], rest[fill:fill + n_query], rng)
 
@@ -478,15 +424,15 @@ def _split(program: Program, rng: random.Random) -> tuple[Program, Program]:
     elif higher:
         target = [rng.choice(higher)]
     else:
-        raise _Reject("nothing to leave out")
+        raise Reject("nothing to leave out")
     background = [r for r in rules if r not in target]
     if not background:
-        raise _Reject("no background")
+        raise Reject("no background")
     return Program(tuple(background), program.algebra), Program(tuple(target), program.algebra)
 
 
 def _oneshot(domain: Domain, prior: Prior, rng: random.Random) -> Episode:
-    """A one-shot episode or _Reject."""
+    """A one-shot episode or Reject."""
     original, make_inputs = _task(domain, prior, rng)
     background, target = _split(original, rng)
     program = background + target
@@ -516,7 +462,7 @@ def _retry(make: Callable[[Domain, Prior, random.Random], Made], domain: str | P
     for _ in range(MAX_TRIES):
         try:
             return make(dom, prior, rng)
-        except _Reject:
+        except Reject:
             continue
     raise RuntimeError(f"the {prior.name} prior yields nothing usable in the {dom.name} "
                        f"domain after {MAX_TRIES} draws")
