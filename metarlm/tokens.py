@@ -131,8 +131,20 @@ def decode_program(ids: Sequence[int], words: Sequence[str], tokens: Sequence[st
         rhs, holes = _decode_rhs(chunk[cut + 1:], tokens, algebra, holes)
         if not lhs:
             raise ValueError("empty left-hand side")
+        _check_binding(lhs, rhs)
         rules.append(Rule(tuple(lhs), tuple(rhs)))
     return Program(tuple(rules), algebra)  # type: ignore[arg-type]
+
+
+def _check_binding(lhs: list[LhsItem], rhs: list[RhsItem]) -> None:
+    """ValueError for a variable twice on the left or unbound on the right (as the parser)."""
+    bound = [it for it in lhs if isinstance(it, Var)]
+    if len(set(bound)) != len(bound):
+        raise ValueError("a variable appears twice on a left-hand side")
+    for item in rhs:
+        var = getattr(item, "var", None)
+        if var is not None and var not in bound:
+            raise ValueError(f"variable {var.name} is not bound on the left-hand side")
 
 
 def _decode_rhs(ids: list[int], tokens: Sequence[str], algebra: str,

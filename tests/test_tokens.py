@@ -165,3 +165,13 @@ def test_encode_pair_keeps_what_the_model_sees() -> None:
     assert cut is not None and cut.support == SUPPORT[:2] and len(cut.src) <= 20
     assert T.encode_pair(episode, random.Random(0), max_tgt=10) is None
     assert T.encode_pair(episode, random.Random(0), max_src=5) is None
+
+
+def test_decode_rejects_unbound_and_repeated_variables() -> None:
+    from metarlm.tokens import ARROW, BOS, EOS, LBR, RBR, VAR0, WORD0, decode_program
+
+    y1, x1 = VAR0 + 8, VAR0 + 4
+    with pytest.raises(ValueError, match="y1 is not bound"):
+        decode_program([BOS, WORD0, ARROW, LBR, y1, RBR, EOS], ["a"], ["A"])
+    with pytest.raises(ValueError, match="twice"):
+        decode_program([BOS, x1, x1, ARROW, EOS], ["a"], ["A"])
