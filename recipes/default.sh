@@ -15,6 +15,12 @@
 #
 #     bash recipes/default.sh                 # from the repository root
 #     THREADS=1 STEPS=7000 bash recipes/default.sh
+#
+# The shipped checkpoint was made with `THREADS=1 STEPS=4500 bash recipes/default.sh` on the
+# 2-core machine while other jobs shared it: 4,500 steps in about 50 minutes. (The run stopped
+# at step 3,000 on a validation bug, since fixed, and continued from its step-2,500 checkpoint
+# with RESUME=--resume, which gives the weights of an uninterrupted run.) Its training log is
+# metarlm/checkpoints/default/log.json and its curve curve.png; `metarlm info` summarises it.
 set -euo pipefail
 
 OUT=${OUT:-runs/default}
