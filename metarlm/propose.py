@@ -35,7 +35,7 @@ from metarlm.tokens import (
 )
 
 DEFAULT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "default"
-MAX_PROGRAM_IDS = 256
+MAX_PROGRAM_IDS = 160  # a 14-rule SCAN program is 126 ids
 
 
 def default_checkpoint() -> Path:
@@ -134,8 +134,13 @@ class ModelProposer:
 @functools.lru_cache(maxsize=4)
 def _load(path: Path, stamp: int) -> ModelProposer:
     """The proposer of a checkpoint directory (``stamp`` changes when its weights do)."""
+    import torch
+
     from metarlm.model import load_checkpoint
 
+    # One thread: decoding steps are small, and torch's worker threads spin while they wait,
+    # which was measured 6-7x slower than one thread whenever anything else used the cores.
+    torch.set_num_threads(1)
     model, meta = load_checkpoint(path)
     return ModelProposer(model, meta, path)
 

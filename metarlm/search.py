@@ -40,8 +40,8 @@ class SearchConfig:
     seed: int = 0
     use_model: bool = True
     checkpoint: str | None = None
-    samples: int = 512
-    batch: int = 64
+    samples: int = 256
+    batch: int = 32
     temperature: float = 1.0
     model_share: float = 0.5
     alternatives: int = 3
@@ -179,8 +179,17 @@ def synthesize(demo: Demo, config: SearchConfig | None = None, **overrides: Any)
         budget.candidates += share.candidates
         tried.append(f"model: {share.candidates} sampled programs checked")
     if not found and cfg.use_enumeration:
-        found += _enumerate(demo, budget, cfg)
-        tried.append("enumeration with decomposition and abduction")
+        # The enumeration keeps its own share even when sampling overran its own.
+        rest = Budget(max_candidates=max(cfg.budget - budget.candidates,
+                                         int(cfg.budget * (1 - cfg.model_share))),
+                      seconds=max(cfg.timeout - budget.elapsed(),
+                                  cfg.timeout * (1 - cfg.model_share)))
+        offset = budget.candidates
+        found += [Candidate(c.program, c.logprob, c.origin, c.found_after + offset, c.found_at)
+                  for c in _enumerate(demo, rest, cfg)]
+        budget.candidates += rest.candidates
+        tried.append(f"enumeration with decomposition and abduction: {rest.candidates} "
+                     "candidate programs checked")
     if scorer is not None and found:
         found = [Candidate(c.program, scorer.logprob(demo, c.program) if c.logprob is None
                            else c.logprob, c.origin, c.found_after, c.found_at) for c in found]
