@@ -368,7 +368,7 @@ class Run:
     opt: torch.optim.Optimizer
     start: int
     log: dict[str, Any]
-    started: float  # wall-clock origin, earlier sessions' seconds included
+    started: float  # wall-clock origin, earlier runs' seconds included (after --resume)
     valid: list[EncodedEpisode]
     window: list[float] = field(default_factory=list)
 
