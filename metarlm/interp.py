@@ -81,6 +81,7 @@ class Step:
     end: int
     rule: int
     children: tuple[Step, ...] = field(default=())
+    value: SeqValue | int | tuple = ()  # the span's value, as Ok.value gives it
 
 
 class _Abort(Exception):
@@ -258,7 +259,7 @@ def derive(program: Program, words: Sequence[str], fuel: int = DEFAULT_FUEL,
         called = {it.var for it in rule.rhs if isinstance(it, Call)}
         kids = [build(s, e) for var, (s, e) in zip(rule.variables(), binding)
                 if var in called and s < e and (s, e) != (i, j)]
-        return Step(i, j, r, tuple(kids))
+        return Step(i, j, r, tuple(kids), _freeze(ev.memo[(i, j)]))
 
     return result, build(0, len(words))
 

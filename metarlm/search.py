@@ -117,10 +117,7 @@ class SynthesisResult:
     @property
     def learned(self) -> Program | None:
         """The rules beyond the background."""
-        if self.program is None:
-            return None
-        n = len(self.background) if self.background is not None else 0
-        return Program(self.program.rules[n:], self.program.algebra)
+        return None if self.program is None else _learned(self.program, self.background)
 
     def to_json(self) -> dict[str, Any]:
         """The same facts as the pretty report, for machines."""
@@ -220,7 +217,7 @@ def _result(demo: Demo, cfg: SearchConfig, found: list[Candidate], budget: Budge
                                seed=cfg.seed)
     best = ranked[0]
     first = min(ranked, key=lambda c: c.found_at)
-    report = check_demo(_learned(best.program, demo), demo)
+    report = check_demo(_learned(best.program, demo.background), demo)
     n_bg = len(demo.background) if demo.background is not None else 0
     origin = {print_rule(r, best.program.algebra): ("background" if i < n_bg else best.origin)
               for i, r in enumerate(best.program.rules)}
@@ -232,8 +229,9 @@ def _result(demo: Demo, cfg: SearchConfig, found: list[Candidate], budget: Budge
         first_seconds=first.found_at - budget.started)
 
 
-def _learned(program: Program, demo: Demo) -> Program:
-    n = len(demo.background) if demo.background is not None else 0
+def _learned(program: Program, background: Program | None) -> Program:
+    """The program's rules after the background's."""
+    n = len(background) if background is not None else 0
     return Program(program.rules[n:], program.algebra)
 
 
@@ -246,7 +244,7 @@ def _answers(program: Program | None, demo: Demo) -> tuple[QueryAnswer, ...]:
                  for q, r in zip(demo.queries, results))
 
 
-def probe_inputs(demo: Demo, program: Program, limit: int = 200) -> list[tuple[str, ...]]:
+def probe_inputs(demo: Demo, limit: int = 200) -> list[tuple[str, ...]]:
     """Inputs on which to compare programs: the queries, then recombined example inputs."""
     pool: dict[tuple[str, ...], None] = {}
     for q in demo.queries:
@@ -265,7 +263,7 @@ def probe_inputs(demo: Demo, program: Program, limit: int = 200) -> list[tuple[s
 
 def _alternatives(best: Candidate, others: Sequence[Candidate], demo: Demo,
                   cfg: SearchConfig) -> tuple[Alternative, ...]:
-    probes = probe_inputs(demo, best.program)
+    probes = probe_inputs(demo)
     chosen = run_many(best.program, probes)
     out = []
     for cand in others:
@@ -288,8 +286,7 @@ def explain_lines(program: Program, words: Sequence[str]) -> list[str]:
     def walk(step: Step, depth: int) -> None:
         span = " ".join(words[step.start:step.end])
         rule = print_rule(program.rules[step.rule], program.algebra)
-        sub = derive(program, words[step.start:step.end])[0]
-        lines.append(f"{'  ' * depth}{span}  =>  {render(sub)}    [{rule}]")
+        lines.append(f"{'  ' * depth}{span}  =>  {render(Ok(step.value))}    [{rule}]")
         for child in step.children:
             walk(child, depth + 1)
 

@@ -187,3 +187,18 @@ def test_derivation_tree_names_the_rules_used() -> None:
     assert (tree.start, tree.end, tree.rule) == (0, 3, 0)
     assert [(c.start, c.end, c.rule) for c in tree.children] == [(0, 1, 1), (2, 3, 2)]
     assert derive(program, ("c",)) == (Fail(NO_RULE, "no rule covers 'c'"), None)
+
+
+def test_derivation_steps_carry_their_spans_values() -> None:
+    from metarlm.dsl import parse_program
+    from metarlm.interp import Ok, derive, evaluate
+
+    program = parse_program(open("examples/scan/scan.rules", encoding="utf-8").read(), "scan")
+    words = "jump around left twice after walk opposite right".split()
+    result, tree = derive(program, words)
+    assert tree is not None and result == Ok(tree.value)
+    stack = [tree]
+    while stack:
+        step = stack.pop()
+        assert evaluate(program, words[step.start:step.end]) == Ok(step.value)
+        stack.extend(step.children)

@@ -67,7 +67,7 @@ def test_explanation_names_the_rules() -> None:
 
 def test_probe_inputs_start_with_the_queries() -> None:
     demo = load_demo("examples/miniscan/demo.json")
-    probes = probe_inputs(demo, demo.background or demo.domain.parse("dax -> RED"))
+    probes = probe_inputs(demo)
     assert probes[: len(demo.queries)] == [q.input for q in demo.queries]
 
 

@@ -120,7 +120,14 @@ def plot_shots(aggregates: Sequence[dict[str, Any]], path: Path) -> None:
         ax.set_xticks(sorted(ticks), [f"{t:g}" for t in sorted(ticks)])
         ax.minorticks_off()
         ax.legend(fontsize=7)
-    for ax in list(axes.flat)[len(suites):]:
+    _save(fig, axes, len(suites), path)
+
+
+def _save(fig: Any, axes: Any, used: int, path: Path) -> None:
+    """Blank the grid's unused panels, write the figure as PNG and free it."""
+    import matplotlib.pyplot as plt
+
+    for ax in list(axes.flat)[used:]:
         ax.axis("off")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -147,11 +154,7 @@ def plot_solved(records: Sequence[Record], path: Path) -> None:
         ax.set(title=suite, xlabel="seconds", ylabel="solved %", ylim=(-2, 102),
                xlim=(0, 1.05 * end))
         ax.legend(fontsize=7)
-    for ax in list(axes.flat)[len(suites):]:
-        ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, axes, len(suites), path)
 
 
 def write_outputs(results: dict[str, Any], out: Path) -> list[Path]:
