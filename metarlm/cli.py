@@ -240,14 +240,20 @@ def train(
     threads: Annotated[int, typer.Option(help="Torch threads (0: torch's default).")] = 0,
     valid_every: Annotated[int, typer.Option(help="Steps between validations.")] = 500,
     checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 500,
+    symbols: Annotated[str, typer.Option(
+        help="episode: random slots per episode (meta-learning); fixed: one slot per word "
+             "everywhere (the nometa baseline).")] = "episode",
     resume: Annotated[bool, typer.Option("--resume", help="Continue a run in OUT.")] = False,
 ) -> None:
     """Meta-train the proposer on random programs sampled from the given grammars."""
+    from metarlm.tokens import SYMBOL_MODES
     from metarlm.train import train_main
 
+    if symbols not in SYMBOL_MODES:
+        raise InputError(f"--symbols must be one of: {', '.join(SYMBOL_MODES)}")
     options = dict(steps=steps, batch_size=batch_size, seed=seed, lr=lr, warmup=warmup,
                    d_model=d_model, layers=layers, threads=threads, valid_every=valid_every,
-                   checkpoint_every=checkpoint_every)
+                   checkpoint_every=checkpoint_every, symbols=symbols)
     # the command as it would be typed again, recorded in the checkpoint
     command = " ".join(["metarlm train", *(f"--grammar {g}" for g in grammar), f"--out {out}",
                         *(f"--{k.replace('_', '-')} {v}" for k, v in options.items())])

@@ -27,11 +27,11 @@ from metarlm.tokens import (
     PAD,
     SEP,
     Abstraction,
+    abstraction_for,
     encode_episode,
     encode_program,
     encode_target,
     episode_symbols,
-    make_abstraction,
 )
 
 DEFAULT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "default"
@@ -63,6 +63,11 @@ class ModelProposer:
                                "or search without a model (--no-model)")
         return _load(path.resolve(), (path / "model.safetensors").stat().st_mtime_ns)
 
+    @property
+    def symbols(self) -> str:
+        """How the checkpoint was trained to see words: ``episode`` slots or ``fixed`` ones."""
+        return str(self.meta.get("symbols", "episode"))
+
     def _views(self, demo: Demo, seed: int) -> tuple[list[str], list[str], random.Random]:
         words, tokens = episode_symbols(demo.examples, [demo.background])
         return words, tokens, random.Random(seed)
@@ -78,7 +83,7 @@ class ModelProposer:
         found: list[Candidate] = []
         drawn = 0
         while drawn < cfg.samples and not budget.exhausted() and room > 0:
-            view = make_abstraction(words, tokens, rng)
+            view = abstraction_for(self.symbols, words, tokens, rng)
             source = encode_episode(demo.examples, view, algebra, demo.background)
             constraint = ProgramConstraint.for_abstraction(
                 demo.domain, view, max_rules=room, max_len=MAX_PROGRAM_IDS)
@@ -116,8 +121,8 @@ class ModelProposer:
         learned = Program(program.rules[n:], program.algebra)
         words, tokens, rng = self._views(demo, 0)
         words_extra, tokens_extra = episode_symbols([], [learned])
-        view = make_abstraction(set(words) | set(words_extra), set(tokens) | set(tokens_extra),
-                                rng)
+        view = abstraction_for(self.symbols, set(words) | set(words_extra),
+                               set(tokens) | set(tokens_extra), rng)
         source = encode_episode(demo.examples, view, program.algebra, demo.background)
         try:
             target = encode_target(learned, view)

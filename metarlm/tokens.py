@@ -16,6 +16,7 @@ same vocabulary, extended by a few encoder-only symbols (``encode_episode``); an
 from __future__ import annotations
 
 import random
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -273,6 +274,44 @@ def make_abstraction(words: Iterable[str], tokens: Iterable[str],
     return Abstraction(tuple(word_of), tuple(token_of))
 
 
+def fixed_abstraction(words: Iterable[str], tokens: Iterable[str]) -> Abstraction:
+    """Slots that do not depend on the episode: each string goes to the slot its CRC picks
+    (the next free one on a collision); ValueError if there are too many.
+
+    This is training *without* per-episode abstraction: a word keeps its slot everywhere, so
+    a model can learn what a word means instead of reading it off the support set.
+    """
+    ws, ts = sorted(set(words)), sorted(set(tokens))
+    if len(ws) > N_WORD_SLOTS or len(ts) > N_TOKEN_SLOTS:
+        raise ValueError(f"{len(ws)} words and {len(ts)} tokens; the model has "
+                         f"{N_WORD_SLOTS} word and {N_TOKEN_SLOTS} token slots")
+    return Abstraction(_hashed(ws, N_WORD_SLOTS), _hashed(ts, N_TOKEN_SLOTS))
+
+
+def _hashed(strings: list[str], n: int) -> tuple[str, ...]:
+    """Strings placed by CRC-32 with linear probing (in sorted order, so deterministic)."""
+    table = [""] * n
+    for s in strings:
+        k = zlib.crc32(s.encode()) % n
+        while table[k]:
+            k = (k + 1) % n
+        table[k] = s
+    return tuple(table)
+
+
+SYMBOL_MODES = ("episode", "fixed")
+
+
+def abstraction_for(mode: str, words: Iterable[str], tokens: Iterable[str],
+                    rng: random.Random | np.random.Generator) -> Abstraction:
+    """``episode``: random slots (meta-learning); ``fixed``: one slot per string everywhere."""
+    if mode == "fixed":
+        return fixed_abstraction(words, tokens)
+    if mode != "episode":
+        raise ValueError(f"unknown symbol mode {mode!r}; choose from {', '.join(SYMBOL_MODES)}")
+    return make_abstraction(words, tokens, rng)
+
+
 def episode_symbols(examples: Iterable[Example],
                     programs: Iterable[Program | None] = ()) -> tuple[list[str], list[str]]:
     """The words and tokens an abstraction must cover: programs' literals and the examples'.
@@ -297,8 +336,35 @@ def episode_symbols(examples: Iterable[Example],
 
 
 def encode_target(program: Program, abstraction: Abstraction) -> list[int]:
-    """The decoder's target: ``encode_program`` under the abstraction (BOS … EOS)."""
+    """The decoder's target: ``encode_program`` of the canonical order (BOS … EOS)."""
+    program = canonical_order(program, abstraction)
     return encode_program(program, abstraction.word_slot, abstraction.token_slot)
+
+
+def canonical_order(program: Program, abstraction: Abstraction) -> Program:
+    """The same program with each run of one-word rules sorted by word slot.
+
+    Rules whose left-hand side is one distinct word match disjoint spans, so their order never
+    changes what the program means; sorting them removes an order the model could not guess
+    from the support set (a permutation of n primitives costs log n! nats of loss otherwise).
+    """
+    rules, run = [], []
+
+    def flush() -> None:
+        words = [r.lhs[0].text for r in run]  # type: ignore[union-attr]
+        if len(set(words)) == len(words):
+            run.sort(key=lambda r: abstraction.word_slot.get(r.lhs[0].text, -1))  # type: ignore[union-attr]
+        rules.extend(run)
+        run.clear()
+
+    for rule in program.rules:
+        if len(rule.lhs) == 1 and isinstance(rule.lhs[0], Word):
+            run.append(rule)
+        else:
+            flush()
+            rules.append(rule)
+    flush()
+    return Program(tuple(rules), program.algebra)
 
 
 def _example_ids(example: Example, abstraction: Abstraction) -> list[int]:
@@ -362,17 +428,17 @@ class EncodedEpisode:
 
 def encode_pair(episode: Any, rng: random.Random | np.random.Generator,
                 max_src: int = MAX_EPISODE_LEN, max_tgt: int = 256,
-                first_only: bool = False) -> EncodedEpisode | None:
+                first_only: bool = False, symbols: str = "episode") -> EncodedEpisode | None:
     """Abstract an episode at random and encode source and target; None if it does not fit
     (too many symbols, target longer than ``max_tgt``, no example within ``max_src``).
 
-    ``first_only`` shows only the first support example (the one-shot case). Whether an
-    episode fits does not depend on the slots drawn.
+    ``first_only`` shows only the first support example (the one-shot case); ``symbols`` is
+    a mode of ``abstraction_for``. Whether an episode fits does not depend on the slots drawn.
     """
     support = tuple(episode.support[:1]) if first_only else tuple(episode.support)
     words, tokens = episode_symbols(support, [episode.target, episode.background])
     try:
-        abstraction = make_abstraction(words, tokens, rng)
+        abstraction = abstraction_for(symbols, words, tokens, rng)
         src = encode_episode(support, abstraction, episode.algebra, episode.background, max_src)
         tgt = encode_target(episode.target, abstraction)
     except (ValueError, KeyError):

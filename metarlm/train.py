@@ -51,7 +51,7 @@ from metarlm.model import (
     save_optimizer,
     validate,
 )
-from metarlm.tokens import EncodedEpisode, encode_pair
+from metarlm.tokens import SYMBOL_MODES, EncodedEpisode, encode_pair
 
 LOG_FILE = "log.json"
 CURVE_FILE = "curve.png"
@@ -75,6 +75,7 @@ class TrainConfig:
     max_src: int = 512
     max_tgt: int = 256
     one_shot: float = 0.0  # share of uses that cut an episode's support to its first example
+    symbols: str = "episode"  # "fixed": no per-episode abstraction (the nometa baseline)
     pool: int = 256  # episodes per chunk of the stream
     reuse: int = 1  # times each sampled episode is used, with fresh slots each time
     bucket: bool = True  # batch episodes of similar length together (less padding)
@@ -97,6 +98,8 @@ class TrainConfig:
                              f"({self.batch_size})")
         if max(self.max_src, self.max_tgt) > self.model.max_positions:
             raise ValueError("max_src and max_tgt must fit the model's max_positions")
+        if self.symbols not in SYMBOL_MODES:
+            raise ValueError(f"symbols must be one of {', '.join(SYMBOL_MODES)}")
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,7 @@ def episode_iter(stream: Stream, seed: int) -> Iterator[Any]:
 def prepare(episode: Any, rng: random.Random, cfg: TrainConfig,
             first_only: bool) -> EncodedEpisode | None:
     """Abstract and encode one episode within the config's limits (None if it does not fit)."""
-    return encode_pair(episode, rng, cfg.max_src, cfg.max_tgt, first_only)
+    return encode_pair(episode, rng, cfg.max_src, cfg.max_tgt, first_only, cfg.symbols)
 
 
 def usable_episodes(stream: Stream, count: int, seed: int, cfg: TrainConfig) -> list[Any]:
@@ -288,7 +291,8 @@ def write_checkpoint(model: Any, opt: torch.optim.Optimizer, cfg: TrainConfig,
     tmp.mkdir(parents=True)
     valid = log["valid"][-1] if log["valid"] else None
     meta = {"grammars": list(cfg.grammars), "priors": [s.prior for s in streams_of(cfg)],
-            "steps": step, "seed": cfg.seed, "command": cfg.command, "validation": valid,
+            "steps": step, "seed": cfg.seed, "symbols": cfg.symbols, "command": cfg.command,
+            "validation": valid,
             "train_config": config_to_json(cfg), "seconds": round(time.time() - started, 2),
             "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "parameters": count_parameters(model),
             "world_size": world_size()}
@@ -452,7 +456,8 @@ def train_main(grammar: Sequence[str], out: str | Path, *, steps: int = 1000,
                batch_size: int = 32, prior: Sequence[str] = (), seed: int = 0,
                lr: float = 1e-3, warmup: int = 200, d_model: int = 128, layers: int = 2,
                heads: int = 4, ffn: int = 512, pool: int = 256, reuse: int = 1,
-               one_shot: float = 0.0, workers: int = 0, threads: int = 0,
+               one_shot: float = 0.0, symbols: str = "episode", workers: int = 0,
+               threads: int = 0,
                valid_every: int = 500, valid_episodes: int = 64, valid_samples: int = 16,
                checkpoint_every: int = 500, stop_at: int = 0, resume: bool = False,
                progress: bool = True, command: str = "") -> Path:
@@ -465,7 +470,7 @@ def train_main(grammar: Sequence[str], out: str | Path, *, steps: int = 1000,
     cfg = TrainConfig(
         out=Path(out), grammars=tuple(grammar), priors=tuple(prior), steps=steps,
         batch_size=batch_size, lr=lr, warmup=min(warmup, max(1, steps // 5)), seed=seed,
-        model=model, pool=pool, reuse=reuse, one_shot=one_shot, workers=workers,
+        model=model, pool=pool, reuse=reuse, one_shot=one_shot, symbols=symbols, workers=workers,
         threads=threads, valid_every=valid_every, valid_episodes=valid_episodes,
         valid_samples=valid_samples, checkpoint_every=checkpoint_every, stop_at=stop_at,
         resume=resume, progress=progress,

@@ -45,9 +45,47 @@ def test_program_ids_are_pinned() -> None:
 def test_abstraction_round_trip(seed: int, which: Program) -> None:
     a = abstraction_for(which, seed)
     ids = T.encode_target(which, a)
-    assert ids == T.encode_program(which, a.word_slot, a.token_slot)
-    assert T.decode_program(ids, a.words, a.tokens, which.algebra) == which
-    assert a.decode(ids, which.algebra) == which
+    canonical = T.canonical_order(which, a)
+    assert ids == T.encode_program(canonical, a.word_slot, a.token_slot)
+    assert T.decode_program(ids, a.words, a.tokens, which.algebra) == canonical
+    assert a.decode(ids, which.algebra) == canonical
+    assert sorted(map(str, canonical.rules)) == sorted(map(str, which.rules))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), which=st.sampled_from([SCAN_LIKE, NUMBERS, COPYING]))
+def test_canonical_order_sorts_only_one_word_rules(seed: int, which: Program) -> None:
+    a = abstraction_for(which, seed)
+    canonical = T.canonical_order(which, a)
+    one_word = [k for k, r in enumerate(which.rules)
+                if len(r.lhs) == 1 and isinstance(r.lhs[0], Word)]
+    # every other rule stays where it was, so ordered choice means the same
+    for k, rule in enumerate(which.rules):
+        if k not in one_word:
+            assert canonical.rules[k] == rule
+    slots = [a.word_slot[canonical.rules[k].lhs[0].text] for k in one_word]
+    runs = [[]]
+    for k, s in zip(one_word, slots):
+        if runs[-1] and k != runs[-1][-1][0] + 1:
+            runs.append([])
+        runs[-1].append((k, s))
+    for run in runs:
+        assert [s for _, s in run] == sorted(s for _, s in run)
+
+
+def test_fixed_abstraction_keeps_a_word_on_one_slot() -> None:
+    a = T.fixed_abstraction(["dax", "wif", "lug"], ["RED", "BLUE"])
+    b = T.fixed_abstraction(["zup", "dax", "fep", "wif"], ["GREEN", "RED"])
+    assert a.word_slot["dax"] == b.word_slot["dax"]
+    assert a.token_slot["RED"] == b.token_slot["RED"]
+    assert T.abstraction_for("fixed", ["dax"], [], random.Random(1)) == \
+        T.abstraction_for("fixed", ["dax"], [], random.Random(2))
+    many = T.fixed_abstraction([f"w{i}" for i in range(T.N_WORD_SLOTS)], [])
+    assert sorted(many.word_slot.values()) == list(range(T.N_WORD_SLOTS))  # probing fills all
+    with pytest.raises(ValueError, match="slots"):
+        T.fixed_abstraction([f"w{i}" for i in range(T.N_WORD_SLOTS + 1)], [])
+    with pytest.raises(ValueError, match="symbol mode"):
+        T.abstraction_for("shuffled", ["dax"], [], random.Random(0))
 
 
 def test_numpy_generator_is_accepted() -> None:
@@ -99,7 +137,7 @@ def test_encode_episode_layout() -> None:
     assert ids == [T.SEQ_MARK, T.WORD0 + w["jump"], T.WORD0 + w["twice"], T.IN_OUT,
                    T.TOKEN0 + t["JUMP"], T.TOKEN0 + t["JUMP"], T.EX_END, T.EOS]
     with_bg = T.encode_episode(SUPPORT[:1], a, "seq", background=SCAN_LIKE)
-    body = T.encode_target(SCAN_LIKE, a)[1:-1]
+    body = T.encode_program(SCAN_LIKE, w, t)[1:-1]  # the background keeps its own order
     assert with_bg[:len(body) + 3] == [T.SEQ_MARK, T.BG_OPEN, *body, T.BG_CLOSE]
     assert T.render_ids(ids).startswith("<seq> W")
 
@@ -158,7 +196,7 @@ def test_encode_pair_keeps_what_the_model_sees() -> None:
     pair = T.encode_pair(episode, random.Random(0))
     assert pair is not None and pair.support == SUPPORT
     assert pair.tgt == tuple(T.encode_target(SCAN_LIKE, pair.abstraction))
-    assert pair.abstraction.decode(pair.tgt) == SCAN_LIKE
+    assert pair.abstraction.decode(pair.tgt) == T.canonical_order(SCAN_LIKE, pair.abstraction)
     one = T.encode_pair(episode, random.Random(0), first_only=True)
     assert one is not None and one.support == SUPPORT[:1] and one.src.count(T.EX_END) == 1
     cut = T.encode_pair(episode, random.Random(0), max_src=20)
