@@ -27,6 +27,7 @@ OUT=${OUT:-runs/default}
 STEPS=${STEPS:-10000}
 THREADS=${THREADS:-2}
 RESUME=${RESUME:-}
+EXTRA=${EXTRA:-}  # more training options (recipes/nometa.sh adds --symbols fixed)
 PYTHON=${PYTHON:-python}
 
 "$PYTHON" -m metarlm.train \
@@ -35,7 +36,7 @@ PYTHON=${PYTHON:-python}
   --d-model 128 --layers 2 --heads 4 --ffn 512 \
   --threads "$THREADS" --workers 0 \
   --valid-every 1000 --valid-episodes 64 --valid-samples 16 \
-  --checkpoint-every 500 --out "$OUT" $RESUME
+  --checkpoint-every 500 --out "$OUT" $RESUME $EXTRA
 
 # Ship the weights and the record of how they were made, not the optimizer state.
 DEST=${DEST:-metarlm/checkpoints/default}
