@@ -6,12 +6,14 @@ The enumerator grows a program one rule at a time (a beam over rule lists), in o
 2. Decomposition. For an example the current rules do not reproduce, left-hand sides are
    drawn from its input: one or two *anchor* words kept literally, the gaps between them
    turned into variables (``u`` for one word, ``x`` for a longer or any gap), plus the
-   anchor-free ``u1 u2``. Each binding cuts the example into sub-demonstrations (the gaps),
+   anchor-free ``u1 u2``, ``u1 x1`` and ``x1 u1``. Each binding cuts the example into
+   sub-demonstrations (the gaps),
    which the current rules interpret; the right-hand side is then read off the output by
    segmenting it into sub-values ``[v]``, copies ``v`` and literal tokens (sequence algebra),
    or solved for with Z3 as a sum of ``[v] * ?`` terms (integer algebra).
 3. Abduction. A word no rule covers gets a sketch ``w -> ? ...`` whose holes Z3 fills from
-   every example that mentions it (the one-shot case: background rules plus one example).
+   the examples that mention it (the one-shot case: background rules plus one example); the
+   words abduced in one step are also tried all together.
 
 Candidates that behave identically on the demonstration are merged (observational
 equivalence); each new rule is tried at every position among the learned rules, and a beam
@@ -68,6 +70,7 @@ class EnumConfig:
     max_segmentations: int = 24
     max_hole_tokens: int = 3
     examples_per_step: int = 3
+    abduction_examples: int = 8  # failing examples whose unknown words are abduced per step
 
 
 def reference_scorer(examples: Sequence[Example]) -> Scorer:
@@ -127,19 +130,28 @@ class Enumerator:
         return Program(self.background.rules + tuple(learned), self.algebra)  # type: ignore[arg-type]
 
     def run(self) -> Iterator[Program]:
-        """Yield consistent programs (smallest first within each depth) until the budget ends."""
+        """Yield consistent programs (a level's smallest first) until the budget ends."""
         start = self._score([tuple(self._primitives())])[0]
         beam = [start]
+        given: set[tuple[Rule, ...]] = set()
         for _ in range(64):
-            done = [self._pruned(s) for s in beam if all(s.verdicts)]
-            for learned in sorted(done, key=lambda ls: size(self.program(ls))):
-                yield self.program(learned)
             beam = [s for s in beam if not all(s.verdicts)]
             if not beam or self.budget.exhausted():
                 return
+            # States far behind the best of their level are not grown: on number words each
+            # growth costs seconds of hole filling, and they rarely catch up.
+            lead = max(s.solved for s in beam)
             successors: list[_State] = []
-            for state in beam:
-                successors.extend(self._expand(state))
+            for state in (s for s in beam if 4 * s.solved >= 3 * lead):  # best first
+                grown = self._expand(state)
+                successors.extend(grown)
+                # A complete program is given at once, before the rest of the level is grown:
+                # the first answer then costs one branch, not a whole level.
+                for learned in sorted((self._pruned(s) for s in grown if all(s.verdicts)),
+                                      key=lambda ls: size(self.program(ls))):
+                    if learned not in given:
+                        given.add(learned)
+                        yield self.program(learned)
                 if self.budget.exhausted():
                     break
             beam = sorted(successors, key=self._rank)[: self.config.beam]
@@ -153,15 +165,19 @@ class Enumerator:
                 learned = trial
         return learned
 
-    def _rank(self, state: _State) -> tuple[int, int, int, int]:
-        # Ties in size go to rules anchored on a word (`u1 fep` over `u1 u2`), then to the
-        # more general variables in anchored rules (`x1 twice` over `u1 twice`) and the
-        # narrower ones in rules of variables alone (`u1 u2` over `x1 x2`, which fits anything).
+    def _rank(self, state: _State) -> tuple[int, ...]:
+        # Ties in size go to factors nested by size (`x1 thousand x2` before `x1 hundred x2`),
+        # then to larger factors (the part after a multiplier word is smaller than it: `two
+        # thousand three hundred` is 2*1000+300, not 2*10+3 read by the hundreds rule),
+        # then to rules anchored on a word (`u1 fep` over `u1 u2`), then to the
+        # more general variables in anchored rules (`y1 twice` over `x1 twice` over `u1 twice`)
+        # and the narrower ones in rules of variables alone (`u1 u2` over `x1 x2`, which fits
+        # anything).
         loose = sum(1 for r in state.learned if not any(isinstance(i, Word) for i in r.lhs))
-        narrow = sum(1 for r in state.learned for v in r.variables()
-                     if (v.kind == "u") == any(isinstance(i, Word) for i in r.lhs))
+        narrow = sum(_narrowness(v, any(isinstance(i, Word) for i in r.lhs))
+                     for r in state.learned for v in r.variables())
         return (-state.solved, size(self.program(state.learned)) + _prior_cost(state.learned),
-                loose, narrow)
+                _inversions(state.learned), -sum(map(_scale, state.learned)), loose, narrow)
 
     def _score(self, learned_lists: Sequence[tuple[Rule, ...]]) -> list[_State]:
         self.budget.candidates += len(learned_lists)
@@ -199,6 +215,16 @@ class Enumerator:
     def _successors(self, state: _State) -> list[_State]:
         failing = [e for e, ok in zip(self.examples, state.verdicts) if not ok]
         bundles: dict[tuple[Rule, ...], None] = {}
+        # Abduced words one by one, and all of them at once: a language with many new words
+        # (Italian `vent`, `trent`, `tré`, ...) then needs one step, not one step per word.
+        current = self.program(state.learned)
+        abduced: dict[tuple[LhsItem, ...], Rule] = {}
+        for ex in failing[: self.config.abduction_examples]:
+            for rule in self._abduce(current, ex):
+                abduced.setdefault(rule.lhs, rule)
+        bundles.update({(rule,): None for rule in abduced.values()})
+        if len(abduced) > 1:
+            bundles[tuple(abduced.values())] = None
         for ex in failing[: self.config.examples_per_step]:
             for bundle in self._candidate_rules(state, ex):
                 bundles.setdefault(bundle, None)
@@ -230,8 +256,6 @@ class Enumerator:
 
     def _candidate_rules(self, state: _State, ex: Example) -> Iterator[tuple[Rule, ...]]:
         current = self.program(state.learned)
-        for rule in self._abduce(current, ex):
-            yield (rule,)
         # Function words (those no rule interprets alone) make the anchors when there are any.
         loose = frozenset(w for w in ex.input if not isinstance(evaluate(current, (w,)), Ok))
         templates = list(lhs_templates(ex.input, self.config.max_anchors, self.kinds,
@@ -321,11 +345,17 @@ class Enumerator:
         if not applicable or any(isinstance(v, Var) and v not in values for v in lhs):
             return  # every part of a number counts: no rule may ignore a word it binds
         known = [v for v in lhs if isinstance(v, Var)]
+        fitted: set[Rule] = set()
         for shape in int_shapes(known):
             sketch = Rule(lhs, shape)
             if len(applicable) <= Program((sketch,), "int").holes():
                 continue  # constants fitted to as many examples as they are predict nothing
-            for pos in _positions(state.learned, sketch):
+            # Filled at the outermost place and at the innermost: the constants fitted where
+            # the rule nests wrongly (`x1 thousand x2` under `x1 hundred and x2`) differ from
+            # the right ones, and the scorer then places both where they do best. (Every
+            # place in between was measured to cost 2-3x the time for no better programs.)
+            places = _positions(state.learned, sketch)
+            for pos in dict.fromkeys([places[-1], places[0]]):
                 if self.budget.exhausted():
                     return
                 learned = state.learned[:pos] + (sketch,) + state.learned[pos:]
@@ -334,8 +364,10 @@ class Enumerator:
                 # Two solutions: the examples do not pin the constants down, and a guess
                 # would only memorise; the sketch waits until more is explained.
                 if len(solutions) == 1:
-                    yield normal(solutions[0].rules[len(self.background) + pos])
-                    break
+                    rule = normal(solutions[0].rules[len(self.background) + pos])
+                    if rule not in fitted:
+                        fitted.add(rule)
+                        yield rule
 
     def _abduce(self, current: Program, ex: Example) -> Iterator[Rule]:
         """Sketches ``w -> ? ...`` for words no rule mentions, filled by Z3 from the examples.
@@ -350,15 +382,21 @@ class Enumerator:
         lengths = range(self.config.max_hole_tokens + 1) if self.algebra == "seq" else (1,)
         for word in unknown[:2]:
             relevant = [e for e in self.examples if set(e.input) <= mentioned | {word}]
-            if not relevant:
-                continue
-            for n in lengths:
-                sketch = Rule((Word(word),), tuple(Hole(i) for i in range(n)))
-                solutions = fill_all(Program(current.rules + (sketch,), current.algebra),
-                                     relevant, limit=2)
-                self.budget.candidates += 1
-                if len(solutions) == 1:
-                    yield solutions[0].rules[-1]
+            # All of them first; when the current rules cannot read some of them (no filling
+            # fits all), each of the shortest showing the word alone: the scorer judges the result.
+            showing = [e for e in relevant if word in e.input][:3]
+            for group in [relevant, *([e] for e in showing)] if showing else []:
+                found = False
+                for n in lengths:
+                    sketch = Rule((Word(word),), tuple(Hole(i) for i in range(n)))
+                    solutions = fill_all(Program(current.rules + (sketch,), current.algebra),
+                                         group, limit=2)
+                    self.budget.candidates += 1
+                    found = found or bool(solutions)
+                    if len(solutions) == 1:
+                        yield solutions[0].rules[-1]
+                if found:
+                    break
 
 
 def _chunks(items: list, n: int) -> Iterator[list]:
@@ -398,17 +436,47 @@ def _synonyms(learned: Sequence[Rule]) -> int:
     return SYNONYM_COST * cost
 
 
+def _narrowness(var: Var, anchored: bool) -> int:
+    """How much a variable narrows its rule where narrow is worse: in a rule with a word,
+    ``u`` (one word) over ``x`` (a span) over ``y`` (a span or nothing: `u1 hundred y1` also
+    reads "six hundred"); in a rule of variables alone the other way round."""
+    rank = {"u": 2, "x": 1, "y": 0}[var.kind]
+    return rank if anchored else 2 - rank
+
+
 def _is_primitive(rule: Rule) -> bool:
     return all(isinstance(it, Word) for it in rule.lhs)
 
 
-def _positions(learned: tuple[Rule, ...], rule: Rule) -> range:
+def _positions(learned: tuple[Rule, ...], rule: Rule) -> list[int]:
     """Insertion points, preferred first: primitives go first; other rules anywhere after
     the primitives, last first (a rule learned from a larger example is tried after those
     learned before it unless the examples say otherwise: `x1 twice` before `x1 around x2`)."""
     n_prims = sum(1 for r in learned if all(isinstance(it, Word) for it in r.lhs))
     if all(isinstance(it, Word) for it in rule.lhs):
-        return range(0, 1)
-    return range(len(learned), n_prims - 1, -1)
+        return [0]
+    order = list(range(len(learned), n_prims - 1, -1))
+    scale = _scale(rule)
+    if scale > 1:
+        # A number's parts nest by size (`x1 thousand x2` holds `x1 hundred x2`, not the
+        # reverse), so a rule that multiplies goes first before the rules of smaller factors;
+        # the examples decide when they can, this only breaks their ties.
+        at = next((i for i in range(n_prims, len(learned)) if _scale(learned[i]) < scale),
+                  len(learned))
+        order.remove(at)
+        order.insert(0, at)
+    return order
+
+
+def _inversions(learned: Sequence[Rule]) -> int:
+    """Pairs of rules where one with a smaller factor comes first (0 in sequence programs)."""
+    scales = [_scale(r) for r in learned if not _is_primitive(r)]
+    return sum(a < b for i, a in enumerate(scales) for b in scales[i + 1:])
+
+
+def _scale(rule: Rule) -> int:
+    """The largest constant factor of the rule's calls (1 when none)."""
+    return max((it.scale for it in rule.rhs if isinstance(it, Call) and isinstance(it.scale, int)),
+               default=1)
 
 

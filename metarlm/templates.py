@@ -30,9 +30,13 @@ def lhs_templates(words: Sequence[str], max_anchors: int = 2,
     """
     seen: set[tuple[LhsItem, ...]] = set()
     n = len(words)
+    loose: list[tuple[LhsItem, ...]] = []
     if n == 2:
-        for kind in ("u", "x"):
-            lhs = (Var(kind, 1), Var(kind, 2))  # type: ignore[arg-type]
+        loose += [(Var("u", 1), Var("u", 2)), (Var("x", 1), Var("x", 2))]
+    if n >= 2:  # a head or a tail word and the rest: `u1 x1` reads "mille tre cento" as 1000+300
+        loose += [(Var("u", 1), Var("x", 1)), (Var("x", 1), Var("u", 1))]
+    for lhs in loose:
+        if lhs not in seen:
             seen.add(lhs)
             yield lhs
     for k in range(1, max_anchors + 1):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import re
 from pathlib import Path
 
 import pytest
@@ -180,3 +182,21 @@ def test_truncation_keeps_labels_and_counts() -> None:
     assert cut.ood == task.ood and cut.demo["queries"] == task.demo["queries"]
     assert shot_counts(14) == [1, 2, 4, 8] and shot_counts(16) == [1, 2, 4, 8]
     assert shot_counts(20, (1, 16, 32)) == [1, 16]
+
+
+def test_compounding_languages_are_split_into_morphemes() -> None:
+    from metarlm.data import number_words
+    from metarlm.eval.generated import morpheme_forms, morphemes
+
+    assert spoken(21, "it") == "venti uno"  # ventuno: the elided vowel comes back
+    assert spoken(180, "it") == "cento ottanta"
+    assert spoken(45_678, "it") == "quaranta cinque mila sei cento settanta otto"
+    surface = {full: [s for s, f in morpheme_forms("it").items() if f == full]
+               for full in set(morpheme_forms("it").values())}
+    rng = random.Random(0)
+    for n in [*range(1, 200), *(rng.randrange(10**6) for _ in range(300))]:
+        # some surface form of each piece, in order, spells num2words' word again
+        pattern = "".join(f"(?:{'|'.join(surface[p])})" for p in spoken(n, "it").split())
+        assert re.fullmatch(pattern, number_words(n, "it"))
+    with pytest.raises(ValueError, match="morphemes"):
+        morphemes("ventiquattrox", "it")

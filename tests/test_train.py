@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 from dataclasses import replace
@@ -136,6 +137,20 @@ def test_tiny_run_learns_and_writes_everything(tmp_path: Path) -> None:
     with pytest.raises(MetarlmError, match="already holds a checkpoint"):
         T.train(tiny(tmp_path, steps=20))
     assert not any(p.suffix in (".bin", ".pt", ".pkl") for p in out.iterdir())
+
+
+def test_fixed_symbols_train_the_nometa_baseline(tmp_path: Path) -> None:
+    from metarlm.propose import ModelProposer
+
+    out = T.train(tiny(tmp_path, steps=4, symbols="fixed"))
+    assert json.loads((out / META_FILE).read_text())["symbols"] == "fixed"
+    assert ModelProposer.load(out).symbols == "fixed"
+    cfg = tiny(tmp_path, symbols="fixed")
+    episode = T.usable_episodes(T.streams_of(cfg)[0], 1, 0, cfg)[0]
+    one, two = (T.prepare(episode, random.Random(s), cfg, False) for s in (1, 2))
+    assert one is not None and two is not None and one.abstraction == two.abstraction
+    with pytest.raises(ValueError, match="symbols"):
+        tiny(tmp_path, symbols="shuffled")
 
 
 def test_resume_gives_the_uninterrupted_result(tmp_path: Path) -> None:

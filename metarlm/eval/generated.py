@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 from metarlm.eval.suites import Pair, SuiteOptions, Task, make_task, subsample, task_count
 
-LANGUAGES = ("en", "es", "fr", "pt", "ca", "id", "vi", "ru", "pl", "eo", "ja", "ko")
+LANGUAGES = ("en", "es", "fr", "it", "pt", "ca", "id", "vi", "ru", "pl", "eo", "ja", "ko")
 CHARACTER_LANGUAGES = frozenset({"ja", "ko"})  # written without spaces between words
+COMPOUNDING_LANGUAGES = frozenset({"it"})  # one word per number: split into morphemes
 MORE_DIGITS = "more digits than any demonstration"
 MORE_OPERATORS = "more operators than any demonstration"
 EXAMPLE_DIGITS = {2: 8, 3: 10, 4: 10, 5: 12}  # digits -> demonstrations drawn (40 in all)
@@ -37,7 +38,48 @@ def spoken(n: int, lang: str) -> str:
     text = number_words(n, lang)
     if lang in CHARACTER_LANGUAGES:
         return " ".join(ch for ch in text if not ch.isspace())
+    if lang in COMPOUNDING_LANGUAGES:
+        return " ".join(" ".join(morphemes(word, lang)) for word in text.split())
     return text
+
+
+@functools.cache
+def morpheme_forms(lang: str) -> dict[str, str]:
+    """The pieces a compounding language builds its numbers from: surface form -> morpheme.
+
+    The names of 0-19, the tens, 100 and 1000 stand for themselves; the tens and 100 with the
+    final vowel dropped before a vowel (``vent|uno``, ``cent|ottanta``) and the forms met only
+    inside compounds (Italian ``tré``, num2words' ``dicotto``) stand for their full names, so
+    that a split number reads as the language's number words (``venti uno``); ``mila``, the
+    plural of ``mille``, stays a word of its own.
+    """
+    from metarlm.data import number_words
+
+    names = {number_words(n, lang): number_words(n, lang)
+             for n in [*range(20), *range(20, 100, 10), 100, 1000]}
+    elided = {number_words(n, lang)[:-1]: number_words(n, lang)
+              for n in [*range(20, 100, 10), 100]}
+    extra = {"it": {"mila": "mila", "tré": "tre", "dicotto": "diciotto"}}.get(lang, {})
+    return {**elided, **names, **extra}
+
+
+def morphemes(word: str, lang: str) -> tuple[str, ...]:
+    """A compound number word cut into the fewest known pieces, each written in full
+    (ValueError if it cannot be cut)."""
+    forms = morpheme_forms(lang)
+
+    @functools.cache
+    def cut(i: int) -> tuple[str, ...] | None:
+        if i == len(word):
+            return ()
+        options = [(word[i:j], *rest) for j in range(len(word), i, -1)
+                   if word[i:j] in forms and (rest := cut(j)) is not None]
+        return min(options, key=len) if options else None
+
+    pieces = cut(0)
+    if pieces is None:
+        raise ValueError(f"{word!r} is not made of the {lang} number morphemes")
+    return tuple(forms[p] for p in pieces)
 
 
 def _lexicon_values() -> list[int]:
