@@ -292,7 +292,7 @@ def synth(
     demo: Annotated[Path, typer.Option(help="Demonstration JSON file.", show_default=False)],
     no_model: Annotated[bool, typer.Option(
         "--no-model", help="Enumeration only: no neural proposals.")] = False,
-    budget: Annotated[int, typer.Option(min=1, help="Most candidate programs to check.")] = 50_000,
+    budget: Annotated[int, typer.Option(min=1, help="Most candidate programs to check.")] = 200_000,
     timeout: Annotated[float, typer.Option(min=0.1, help="Most seconds to search.")] = 20.0,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same result).")] = 0,
     checkpoint: Annotated[str | None, typer.Option(
@@ -341,7 +341,7 @@ def eval_command(
                                       show_default=False)],
     seeds: Annotated[int, typer.Option(min=1, help="Seeds 0..N-1 (tasks and search).")] = 1,
     workers: Annotated[int, typer.Option(min=1, help="Parallel worker processes.")] = 1,
-    budget: Annotated[int, typer.Option(min=1, help="Most candidates per run.")] = 50_000,
+    budget: Annotated[int, typer.Option(min=1, help="Most candidates per run.")] = 200_000,
     timeout: Annotated[float, typer.Option(min=0.01, help="Most seconds per run.")] = 20.0,
     samples: Annotated[int, typer.Option(min=1, help="Most model proposals per run.")] = 512,
     checkpoint: Annotated[str | None, typer.Option(

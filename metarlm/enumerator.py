@@ -130,10 +130,30 @@ class Enumerator:
         return Program(self.background.rules + tuple(learned), self.algebra)  # type: ignore[arg-type]
 
     def run(self) -> Iterator[Program]:
-        """Yield consistent programs (a level's smallest first) until the budget ends."""
-        start = self._score([tuple(self._primitives())])[0]
-        beam = [start]
+        """Yield consistent programs (a level's smallest first) until the budget ends.
+
+        With cross-situational primitives, the search starting from them runs first and the
+        one without them after: in one beam, the cheap memorising rules of the bare start
+        crowd out the branch whose general rules pay off only later.
+        """
+        prims = tuple(self._primitives())
+        paired = tuple(self._paired_primitives(prims))
         given: set[tuple[Rule, ...]] = set()
+        for start in ([paired + prims, prims] if paired else [prims]):
+            self.seen.clear()
+            for learned in self._beam(self._score([start])[0]):
+                if learned not in given:
+                    given.add(learned)
+                    yield self.program(learned)
+            if self.budget.exhausted():
+                return
+
+    def _beam(self, start: _State) -> Iterator[tuple[Rule, ...]]:
+        """Learned rule lists that complete the demonstration, grown from ``start``."""
+        if all(start.verdicts):
+            yield self._pruned(start)
+            return
+        beam = [start]
         for _ in range(64):
             beam = [s for s in beam if not all(s.verdicts)]
             if not beam or self.budget.exhausted():
@@ -147,13 +167,10 @@ class Enumerator:
                 successors.extend(grown)
                 # A complete program is given at once, before the rest of the level is grown:
                 # the first answer then costs one branch, not a whole level.
-                for learned in sorted((self._pruned(s) for s in grown if all(s.verdicts)),
-                                      key=lambda ls: size(self.program(ls))):
-                    if learned not in given:
-                        given.add(learned)
-                        yield self.program(learned)
+                yield from sorted((self._pruned(s) for s in grown if all(s.verdicts)),
+                                  key=lambda ls: size(self.program(ls)))
                 if self.budget.exhausted():
-                    break
+                    return
             beam = sorted(successors, key=self._rank)[: self.config.beam]
 
     def _pruned(self, state: _State) -> tuple[Rule, ...]:
@@ -203,6 +220,30 @@ class Enumerator:
             u1 = Var("u", 1)
             rules.append(Rule((u1,), (Copy(u1),)))
         return rules
+
+    def _paired_primitives(self, known: Sequence[Rule]) -> Iterator[Rule]:
+        """Cross-situational primitives: ``w -> t`` when word w and output token t occur in
+        exactly the same examples, at least two of them (sequence algebra only).
+
+        SCAN's `jump` is the one word of every example whose output holds I_JUMP, even when no
+        example shows `jump` alone; such a guess starts a second branch of the search, beside
+        the one without it, so the examples still decide.
+        """
+        if self.algebra != "seq":
+            return
+        covered = {it.text for r in (*self.background.rules, *known) for it in r.lhs
+                   if isinstance(it, Word)}
+        outputs = [set(ex.output) for ex in self.examples]  # type: ignore[arg-type]
+        inputs = [set(ex.input) for ex in self.examples]
+        tokens = set().union(*outputs)
+        for word in sorted(set().union(*inputs) - covered):
+            where = [word in words for words in inputs]
+            if sum(where) < 2:
+                continue
+            paired = [t for t in sorted(tokens) if t != word
+                      and [t in out for out in outputs] == where]
+            if len(paired) == 1:
+                yield Rule((Word(word),), (Token(paired[0]),))
 
     def _expand(self, state: _State) -> list[_State]:
         """Successor states: the state plus a bundle of new rules, strictly better.
@@ -377,7 +418,7 @@ class Enumerator:
         """
         from metarlm.holes import fill_all
 
-        mentioned = {it.text for r in current.rules for it in r.lhs if isinstance(it, Word)}
+        mentioned = _understood(current)
         unknown = [w for w in dict.fromkeys(ex.input) if w not in mentioned]
         lengths = range(self.config.max_hole_tokens + 1) if self.algebra == "seq" else (1,)
         for word in unknown[:2]:
@@ -397,6 +438,15 @@ class Enumerator:
                         yield solutions[0].rules[-1]
                 if found:
                     break
+
+
+def _understood(program: Program) -> set[str]:
+    """Words with a meaning of their own: those of primitives and of rules that spell no
+    token. A word only a memorising rule names (`x1 turn u1 -> I_TURN_LEFT I_JUMP [u1]`)
+    can still be abduced (`turn ->`), and the memorising rule is pruned once unneeded."""
+    return {it.text for r in program.rules
+            if _is_primitive(r) or not any(isinstance(i, Token) for i in r.rhs)
+            for it in r.lhs if isinstance(it, Word)}
 
 
 def _chunks(items: list, n: int) -> Iterator[list]:

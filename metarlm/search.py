@@ -35,7 +35,7 @@ DL_WEIGHT = 0.5  # nats per symbol of description length in the ranking score
 class SearchConfig:
     """Budgets and switches of one synthesis run."""
 
-    budget: int = 50_000
+    budget: int = 200_000
     timeout: float = 20.0
     seed: int = 0
     use_model: bool = True

@@ -7,7 +7,7 @@ import pytest
 from metarlm.check import run_many
 from metarlm.data import load_miniscan, load_scan
 from metarlm.demo import Example, parse_demo
-from metarlm.dsl import parse_program
+from metarlm.dsl import Program, parse_program
 from metarlm.enumerator import Budget, Enumerator
 from metarlm.interp import Ok, evaluate
 
@@ -84,3 +84,48 @@ def test_example_order_does_not_matter_for_primitives() -> None:
     examples = [Example(("dax",), ("RED",)), Example(("dax", "fep"), ("RED", "RED"))]
     program = _first(Enumerator(examples, None, "seq", Budget(seconds=10)))
     assert program is not None and evaluate(program, ("dax", "fep")) == Ok(("RED", "RED"))
+
+
+def test_cross_situational_primitives_without_one_word_examples() -> None:
+    examples = [("dax fep", "RED RED"), ("lug fep", "BLUE BLUE"), ("dax kiki lug", "RED BLUE"),
+                ("lug kiki dax", "BLUE RED"), ("wif fep kiki dax", "GREEN GREEN RED"),
+                ("wif kiki lug", "GREEN BLUE")]
+    demo = parse_demo({"domain": "miniscan",
+                       "examples": [{"input": i, "output": o} for i, o in examples]})
+    enum = Enumerator(demo.examples, None, "seq", Budget(seconds=30))
+    paired = Program(tuple(enum._paired_primitives(())), "seq")
+    assert paired == parse_program("dax -> RED\nlug -> BLUE\nwif -> GREEN", "miniscan")
+    program = _first(enum)
+    assert program is not None
+    assert evaluate(program, ("wif", "kiki", "dax", "fep")) == Ok(("GREEN", "RED", "RED"))
+
+
+def test_words_abduced_while_longer_examples_are_unreadable() -> None:
+    # `vent` (20 before a vowel) shows up first in examples whose hundreds no rule reads yet
+    words = [("uno", 1), ("due", 2), ("tre", 3), ("otto", 8), ("trenta", 30), ("cento", 100)]
+    examples = [("vent uno", 21), ("trenta due", 32), ("vent otto", 28), ("trenta otto", 38),
+                ("due cento vent uno", 221), ("tre cento trenta due", 332),
+                ("tre cento vent otto", 328), ("due cento trenta tre", 233)]
+    demo = parse_demo({"domain": "numbers",
+                       "background": "\n".join(f"{w} -> {v}" for w, v in words),
+                       "examples": [{"input": i, "output": o} for i, o in examples]})
+    program = _first(Enumerator(demo.examples, demo.background, "int", Budget(seconds=30),
+                                kinds=demo.domain.var_kinds))
+    assert program is not None
+    assert evaluate(program, ("vent", "due")) == Ok(22)
+    assert evaluate(program, ("tre", "cento", "vent", "tre")) == Ok(323)
+
+
+def test_factors_nest_by_size() -> None:
+    words = [(w, v) for v, w in enumerate("zero one two three four five six seven".split())]
+    examples = [("two thousand three hundred one", 2301), ("one hundred five", 105),
+                ("five thousand one hundred two", 5102), ("three hundred four", 304),
+                ("four thousand two hundred six", 4206), ("six hundred seven", 607)]
+    demo = parse_demo({"domain": "numbers",
+                       "background": "\n".join(f"{w} -> {v}" for w, v in words),
+                       "examples": [{"input": i, "output": o} for i, o in examples]})
+    program = _first(Enumerator(demo.examples, demo.background, "int", Budget(seconds=30),
+                                kinds=demo.domain.var_kinds))
+    assert program is not None
+    # read as 2*1000 + 301, not (2*10 + 3)*100 + 1, which fits the same examples
+    assert evaluate(program, ("five", "thousand", "seven")) == Ok(5007)

@@ -32,7 +32,7 @@ MISTAKES_KEPT = 3  # wrong answers recorded per run, to read what went wrong
 class Budgets:
     """The search budgets every system gets."""
 
-    budget: int = 50_000  # candidate programs checked
+    budget: int = 200_000  # candidate programs checked
     timeout: float = 20.0  # seconds of search
     samples: int = 512  # model proposals drawn at most
     batch: int = 64  # model proposals per batch
