@@ -100,17 +100,22 @@ def test_cross_situational_primitives_without_one_word_examples() -> None:
     assert evaluate(program, ("wif", "kiki", "dax", "fep")) == Ok(("GREEN", "RED", "RED"))
 
 
+def _first_number_program(words: list[tuple[str, int]], examples: list[tuple[str, int]]):  # type: ignore[no-untyped-def]
+    """The enumerator's first program for number words, single words given as background."""
+    demo = parse_demo({"domain": "numbers",
+                       "background": "\n".join(f"{w} -> {v}" for w, v in words),
+                       "examples": [{"input": i, "output": o} for i, o in examples]})
+    return _first(Enumerator(demo.examples, demo.background, "int", Budget(seconds=30),
+                             kinds=demo.domain.var_kinds))
+
+
 def test_words_abduced_while_longer_examples_are_unreadable() -> None:
     # `vent` (20 before a vowel) shows up first in examples whose hundreds no rule reads yet
     words = [("uno", 1), ("due", 2), ("tre", 3), ("otto", 8), ("trenta", 30), ("cento", 100)]
     examples = [("vent uno", 21), ("trenta due", 32), ("vent otto", 28), ("trenta otto", 38),
                 ("due cento vent uno", 221), ("tre cento trenta due", 332),
                 ("tre cento vent otto", 328), ("due cento trenta tre", 233)]
-    demo = parse_demo({"domain": "numbers",
-                       "background": "\n".join(f"{w} -> {v}" for w, v in words),
-                       "examples": [{"input": i, "output": o} for i, o in examples]})
-    program = _first(Enumerator(demo.examples, demo.background, "int", Budget(seconds=30),
-                                kinds=demo.domain.var_kinds))
+    program = _first_number_program(words, examples)
     assert program is not None
     assert evaluate(program, ("vent", "due")) == Ok(22)
     assert evaluate(program, ("tre", "cento", "vent", "tre")) == Ok(323)
@@ -121,11 +126,7 @@ def test_factors_nest_by_size() -> None:
     examples = [("two thousand three hundred one", 2301), ("one hundred five", 105),
                 ("five thousand one hundred two", 5102), ("three hundred four", 304),
                 ("four thousand two hundred six", 4206), ("six hundred seven", 607)]
-    demo = parse_demo({"domain": "numbers",
-                       "background": "\n".join(f"{w} -> {v}" for w, v in words),
-                       "examples": [{"input": i, "output": o} for i, o in examples]})
-    program = _first(Enumerator(demo.examples, demo.background, "int", Budget(seconds=30),
-                                kinds=demo.domain.var_kinds))
+    program = _first_number_program(words, examples)
     assert program is not None
     # read as 2*1000 + 301, not (2*10 + 3)*100 + 1, which fits the same examples
     assert evaluate(program, ("five", "thousand", "seven")) == Ok(5007)
