@@ -3,6 +3,11 @@
     python benchmarks/synth.py miniscan --seeds 10 --shuffles 10   # 8 queries, timing
     python benchmarks/synth.py oneshot                              # all 7,706 add-jump tests
     python benchmarks/synth.py miniscan --no-model --json
+    python benchmarks/synth.py numbers --langs en,es,fr,it,pt        # 200 queries each
+
+``numbers``: per language, single number words as background, the curriculum of
+``metarlm.eval.generated.CURRICULUM`` (30 numbers at most) as examples and 200 random numbers
+below a million as queries.
 
 ``miniscan``: the 14 study items as examples (their order shuffled), the 8 test items as
 queries; every (seed, shuffle) run is timed from the call to ``synthesize`` until its queries
@@ -59,9 +64,27 @@ def oneshot(use_model: bool) -> dict[str, Any]:
             "program": None if result.learned is None else str(result.learned)}
 
 
+def numbers(langs: list[str], use_model: bool) -> dict[str, Any]:
+    """Per language: consistent, query accuracy, seconds, the learned rules."""
+    from metarlm.eval.generated import curriculum_demo
+
+    out: dict[str, Any] = {"suite": "numbers-curriculum"}
+    for lang in langs:
+        demo = parse_demo(curriculum_demo(lang))
+        start = time.monotonic()
+        result = synthesize(demo, SearchConfig(use_model=use_model))
+        right = sum(bool(q.correct) for q in result.queries)
+        out[lang] = {"examples": len(demo.examples), "consistent": result.consistent,
+                     "right": right, "queries": len(result.queries),
+                     "seconds": round(time.monotonic() - start, 2),
+                     "learned": None if result.learned is None else str(result.learned)}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("suite", choices=("miniscan", "oneshot"))
+    parser.add_argument("suite", choices=("miniscan", "oneshot", "numbers"))
+    parser.add_argument("--langs", default="en,es,fr,it,pt", help="numbers: languages")
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--shuffles", type=int, default=10)
     parser.add_argument("--no-model", action="store_true")
@@ -69,6 +92,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.suite == "miniscan":
         out = miniscan(args.seeds, args.shuffles, not args.no_model)
+    elif args.suite == "numbers":
+        out = numbers(args.langs.split(","), not args.no_model)
     else:
         out = oneshot(not args.no_model)
     print(json.dumps(out) if args.json else "\n".join(f"{k}: {v}" for k, v in out.items()))

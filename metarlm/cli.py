@@ -347,7 +347,7 @@ def eval_command(
     checkpoint: Annotated[str | None, typer.Option(
         help="Checkpoint of meta/greedy (default: the shipped one).", show_default=False)] = None,
     nometa_checkpoint: Annotated[str | None, typer.Option(
-        help="Checkpoint trained without meta-learning.", show_default=False)] = None,
+        help="Checkpoint of nometa (default: the shipped one).", show_default=False)] = None,
     episodes: Annotated[int | None, typer.Option(
         min=1, help="Tasks per seed of the drawn suites.", show_default=False)] = None,
     shots: Annotated[str, typer.Option(

@@ -326,7 +326,7 @@ class Enumerator:
                                      self.config.max_rhs):  # type: ignore[arg-type]
                 yield (Rule(lhs, rhs),)
         else:
-            for rule in self._int_rules(state, lhs, values):
+            for rule in self._int_rules(state, lhs, values, ex):
                 yield (rule,)
 
     def _joint(self, state: _State, lhs: tuple[LhsItem, ...],
@@ -372,12 +372,15 @@ class Enumerator:
                     n_bg = len(self.background)
                     yield solutions[0].rules[n_bg:n_bg + len(prims)] + (rule,)
 
-    def _int_rules(self, state: _State, lhs: tuple[LhsItem, ...],
-                   values: dict[Var, object]) -> Iterator[Rule]:
+    def _int_rules(self, state: _State, lhs: tuple[LhsItem, ...], values: dict[Var, object],
+                   ex: Example) -> Iterator[Rule]:
         """Integer right-hand sides whose constants the examples determine uniquely (Z3).
 
         The sketch is tried at each place among the learned rules (precedence changes which
         examples it sees); the constants must be pinned down by more examples than holes.
+        When the examples it applies to disagree (Italian `due cento` is 200, not 2 + 100,
+        until a rule for `cento` comes first), those as long as ``ex`` are fitted instead, then
+        ``ex`` alone; the scorer then counts what such a rule explains.
         """
         from metarlm.holes import fill_all
 
@@ -386,6 +389,9 @@ class Enumerator:
         if not applicable or any(isinstance(v, Var) and v not in values for v in lhs):
             return  # every part of a number counts: no rule may ignore a word it binds
         known = [v for v in lhs if isinstance(v, Var)]
+        alike = [e for e in applicable if len(e.input) == len(ex.input)]
+        if ex not in applicable:
+            return
         fitted: set[Rule] = set()
         for shape in int_shapes(known):
             sketch = Rule(lhs, shape)
@@ -400,15 +406,20 @@ class Enumerator:
                 if self.budget.exhausted():
                     return
                 learned = state.learned[:pos] + (sketch,) + state.learned[pos:]
-                solutions = fill_all(self.program(learned), applicable, limit=2)
-                self.budget.candidates += 1
-                # Two solutions: the examples do not pin the constants down, and a guess
-                # would only memorise; the sketch waits until more is explained.
-                if len(solutions) == 1:
-                    rule = normal(solutions[0].rules[len(self.background) + pos])
-                    if rule not in fitted:
-                        fitted.add(rule)
-                        yield rule
+                for group in (applicable, alike, [ex]):
+                    if len(group) <= Program((sketch,), "int").holes():
+                        break
+                    solutions = fill_all(self.program(learned), group, limit=2)
+                    self.budget.candidates += 1
+                    # Two solutions: the examples do not pin the constants down, and a guess
+                    # would only memorise; the sketch waits until more is explained.
+                    if len(solutions) == 1:
+                        rule = normal(solutions[0].rules[len(self.background) + pos])
+                        if rule not in fitted:
+                            fitted.add(rule)
+                            yield rule
+                    if solutions:
+                        break
 
     def _abduce(self, current: Program, ex: Example) -> Iterator[Rule]:
         """Sketches ``w -> ? ...`` for words no rule mentions, filled by Z3 from the examples.

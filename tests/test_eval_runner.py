@@ -92,6 +92,7 @@ def test_cli_writes_the_table_and_notes_unavailable_systems(tmp_path: Path) -> N
     out = tmp_path / "cli"
     result = CliRunner().invoke(cli.app, ["eval", "--suite", "miniscan", "--system", "enum",
                                           "--system", "nometa", "--out", str(out),
+                                          "--nometa-checkpoint", str(tmp_path / "none"),
                                           "--shots", "1,4", "--timeout", "60"])
     assert result.exit_code == 0, result.output
     assert "| miniscan | enum | 100.0 |" in result.stdout

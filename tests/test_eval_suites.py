@@ -200,3 +200,15 @@ def test_compounding_languages_are_split_into_morphemes() -> None:
         assert re.fullmatch(pattern, number_words(n, "it"))
     with pytest.raises(ValueError, match="morphemes"):
         morphemes("ventiquattrox", "it")
+
+
+def test_curriculum_demo_is_a_valid_demonstration() -> None:
+    from metarlm.eval.generated import CURRICULUM, curriculum_demo
+
+    demo = curriculum_demo("es", queries=50)
+    parsed = parse_demo(demo)
+    assert 0 < len(parsed.examples) <= len(CURRICULUM) <= 40 and len(parsed.queries) == 50
+    shown = {e["output"] for e in demo["examples"]}
+    assert not shown & {q["output"] for q in demo["queries"]}
+    assert all(0 <= q["output"] < 10**6 for q in demo["queries"])
+    assert curriculum_demo("es", queries=50) == demo  # seeded

@@ -9,6 +9,7 @@ import pytest
 
 from metarlm.eval.suites import EvalError, build_tasks, make_task
 from metarlm.eval.systems import (
+    NOMETA_CHECKPOINT,
     Budgets,
     checkpoint_sha256,
     make_job,
@@ -28,10 +29,11 @@ def fake_checkpoint(path: Path) -> Path:
 def test_resolution_and_availability(tmp_path: Path) -> None:
     ck = fake_checkpoint(tmp_path / "ck")
     enum, meta, nometa, greedy = resolve_systems(["enum", "meta", "nometa", "greedy", "enum"],
-                                                 checkpoint=ck)
+                                                 checkpoint=ck, nometa_checkpoint=tmp_path)
     assert enum.available and enum.switches == {"use_model": False}
     assert meta.available and meta.sha256 == checkpoint_sha256(ck)
-    assert not nometa.available and "nometa-checkpoint" in nometa.reason
+    assert not nometa.available and "no checkpoint" in nometa.reason
+    assert resolve_systems(["nometa"])[0].checkpoint == str(NOMETA_CHECKPOINT.resolve())
     assert greedy.switches == {"use_model": True, "greedy": True, "use_enumeration": False}
     missing = resolve_systems(["meta"], checkpoint=tmp_path / "absent")[0]
     assert not missing.available and "no checkpoint" in missing.reason

@@ -17,6 +17,7 @@ import functools
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from metarlm.eval.suites import Pair, SuiteOptions, Task, make_task, subsample, task_count
 
@@ -136,6 +137,33 @@ def number_task(lang: str, seed: int, opts: SuiteOptions) -> Task:
     background = "\n".join(f"{w} -> {v}" for w, v in words)
     return make_task("numbers", f"numbers/s{seed}/{lang}", seed, "numbers", examples, queries,
                      [len(str(n)) > longest for n in asked], MORE_DIGITS, background)
+
+
+# A teacher's curriculum: the same numbers for every language, chosen to show each way of
+# building a number below a million once or twice (teens, tens, hundreds with and without a
+# rest, thousands alone and as multipliers, round numbers). Numbers a single background word
+# names are left out.
+CURRICULUM = (13, 21, 45, 68, 99, 100, 105, 117, 200, 342, 580, 999, 1000, 1005, 1100, 2000,
+              2019, 2300, 7654, 10000, 20000, 45678, 80000, 99999, 100000, 110000, 123456,
+              200000, 500100, 999999)
+
+
+def curriculum_demo(lang: str, queries: int = QUERIES, seed: int = 0) -> dict[str, Any]:
+    """A demo object: single words as background, the curriculum as examples and ``queries``
+    random numbers below a million (none of the examples) as scored queries."""
+    words = lexicon(lang)
+    single = {w for w, _ in words}
+    shown = [n for n in CURRICULUM if spoken(n, lang) not in single]
+    rng = random.Random(f"curriculum/{seed}/{lang}")
+    asked: list[int] = []
+    while len(asked) < queries:
+        n = rng.randrange(10**6)
+        if n not in shown and n not in asked and spoken(n, lang) not in single:
+            asked.append(n)
+    return {"domain": "numbers",
+            "background": "\n".join(f"{w} -> {v}" for w, v in words),
+            "examples": [{"input": spoken(n, lang), "output": n} for n in shown],
+            "queries": [{"input": spoken(n, lang), "output": n} for n in asked]}
 
 
 def numbers_suite(seed: int, opts: SuiteOptions) -> list[Task]:

@@ -77,6 +77,9 @@ def _model_system(name: str, switches: dict[str, Any], checkpoint: str | Path | 
     return System(name, switches, str(path.resolve()), checkpoint_sha256(path))
 
 
+NOMETA_CHECKPOINT = Path(__file__).parents[1] / "checkpoints" / "nometa"  # recipes/nometa.sh
+
+
 def resolve_systems(names: Sequence[str], checkpoint: str | Path | None = None,
                     nometa_checkpoint: str | Path | None = None) -> list[System]:
     """The named systems with their checkpoints (EvalError for an unknown name)."""
@@ -93,8 +96,9 @@ def resolve_systems(names: Sequence[str], checkpoint: str | Path | None = None,
             out.append(_model_system(name, {"use_model": True, "greedy": True,
                                             "use_enumeration": False}, meta_ck, "no checkpoint"))
         elif name == "nometa":
-            out.append(_model_system(name, {"use_model": True}, nometa_checkpoint,
-                                     "no --nometa-checkpoint given"))
+            nometa_ck = nometa_checkpoint if nometa_checkpoint is not None else NOMETA_CHECKPOINT
+            out.append(_model_system(name, {"use_model": True}, nometa_ck,
+                                     "no nometa checkpoint"))
         else:
             raise EvalError(f"unknown system {name!r}: use one of {', '.join(SYSTEM_NAMES)}")
     return out
