@@ -43,6 +43,7 @@ def describe(checkpoint: str | Path | None = None) -> dict[str, Any]:
         "priors": meta.get("priors"),
         "steps": meta.get("steps"),
         "seed": meta.get("seed"),
+        "symbols": meta.get("symbols", "episode"),
         "training_seconds": meta.get("seconds"),
         "command": meta.get("command"),
         "written": meta.get("written"),

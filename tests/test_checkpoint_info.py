@@ -18,14 +18,22 @@ def test_train_then_info(tmp_path: Path) -> None:
     result = runner.invoke(cli.app, ["train", "--grammar", "miniscan", "--out", str(out),
                                      "--steps", "3", "--batch-size", "4", "--d-model", "32",
                                      "--layers", "1", "--valid-every", "3",
-                                     "--checkpoint-every", "3", "--threads", "1"])
+                                     "--checkpoint-every", "3", "--threads", "1",
+                                     "--symbols", "fixed"])
     assert result.exit_code == 0, result.output
     info = describe(out)
     assert info["steps"] == 3 and info["grammars"] == ["miniscan"]
+    assert info["symbols"] == "fixed" and "--symbols fixed" in info["command"]
     assert info["command"].startswith("metarlm train --grammar miniscan")
     assert info["sha256"] == weights_sha256(out) and len(info["sha256"]) == 64
     shown = runner.invoke(cli.app, ["info", str(out), "--json"])
     assert shown.exit_code == 0 and json.loads(shown.stdout)["steps"] == 3
+
+
+def test_train_rejects_an_unknown_symbol_mode(tmp_path: Path) -> None:
+    result = runner.invoke(cli.app, ["train", "--grammar", "miniscan", "--out",
+                                     str(tmp_path / "x"), "--symbols", "shuffled"])
+    assert result.exit_code == 2 and "--symbols must be one of" in result.output
 
 
 def test_info_on_a_non_checkpoint(tmp_path: Path) -> None:
