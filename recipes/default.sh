@@ -4,28 +4,26 @@
 # Model: the default ModelConfig, a BART-style encoder-decoder of about 1.07M parameters
 # (d_model 128, 2+2 layers, 4 heads, ffn 512). Data: episodes streamed from the four built-in
 # domains, each with its own prior (about half of them one-shot episodes with background
-# rules). 10,000 steps of 32 episodes (320,000 episodes), AdamW at 1e-3, 500 warm-up steps,
-# cosine decay to 1e-4; validation on 64 held-out episodes every 1,000 steps.
+# rules), every episode under a fresh random renaming of its words and tokens to slots, the
+# target program with its one-word rules in slot order. 6,000 steps of 32 episodes (192,000
+# episodes), AdamW at 1e-3, 500 warm-up steps, cosine decay to 1e-4; validation on 64 held-out
+# episodes every 1,000 steps.
 #
-# Time: on a 2-core machine with nothing else running, the loop makes about 2.5 steps/s with
-# 2 torch threads, so this takes about 70 minutes. Torch's threads spin while they wait for
-# each other: if other jobs share the cores, use THREADS=1 (about 1.6 steps/s, so also
-# STEPS=7000 to stay near 75 minutes). An interrupted run continues with RESUME=--resume and
-# ends with exactly the weights of an uninterrupted one.
+# Time: 80 minutes on the 2-core machine with one torch thread, while recipes/nometa.sh ran on
+# the other core. Torch's threads spin while they wait for each other, so THREADS=2 helps only
+# on an otherwise idle machine. An interrupted run continues with RESUME=--resume and ends with
+# exactly the weights of an uninterrupted one.
 #
 #     bash recipes/default.sh                 # from the repository root
-#     THREADS=1 STEPS=7000 bash recipes/default.sh
 #
-# The shipped checkpoint was made with `THREADS=1 STEPS=4500 bash recipes/default.sh` on the
-# 2-core machine while other jobs shared it: 4,500 steps in about 50 minutes. (The run stopped
-# at step 3,000 on a validation bug, since fixed, and continued from its step-2,500 checkpoint
-# with RESUME=--resume, which gives the weights of an uninterrupted run.) Its training log is
-# metarlm/checkpoints/default/log.json and its curve curve.png; `metarlm info` summarises it.
+# The shipped checkpoint was made by exactly this command in a fresh clone (training is seeded
+# and deterministic on one thread). Its training log is metarlm/checkpoints/default/log.json
+# and its curve curve.png; `metarlm info` summarises it.
 set -euo pipefail
 
 OUT=${OUT:-runs/default}
-STEPS=${STEPS:-10000}
-THREADS=${THREADS:-2}
+STEPS=${STEPS:-6000}
+THREADS=${THREADS:-1}
 RESUME=${RESUME:-}
 EXTRA=${EXTRA:-}  # more training options (recipes/nometa.sh adds --symbols fixed)
 PYTHON=${PYTHON:-python}
