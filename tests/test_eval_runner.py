@@ -113,3 +113,12 @@ def test_cli_bad_arguments_are_one_line_errors(tmp_path: Path, args: list[str],
     result = CliRunner().invoke(cli.app, ["eval", *args, "--out", str(tmp_path / "x")])
     assert result.exit_code == 2
     assert "Traceback" not in result.output and message in result.stderr
+
+
+def test_report_names_checkpoints_without_machine_paths(tmp_path: Path) -> None:
+    from metarlm.eval.report import _where
+    from metarlm.propose import default_checkpoint
+
+    assert _where(str(default_checkpoint().resolve())) == "metarlm/checkpoints/default"
+    assert _where(None) == "–"
+    assert _where(str(tmp_path / "ck")) in (str(tmp_path / "ck"), "ck")

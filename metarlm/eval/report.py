@@ -34,6 +34,19 @@ def _interval(iv: dict[str, Any]) -> str:
     return f"{_pct(iv['mean'])} [{_pct(max(0.0, iv['low']))}, {_pct(min(1.0, iv['high']))}]"
 
 
+def _where(checkpoint: str | None) -> str:
+    """A checkpoint path as a reader can find it: inside the package from its root
+    (``metarlm/checkpoints/default``), else relative to the working directory when below it."""
+    if not checkpoint:
+        return "–"
+    path = Path(checkpoint)
+    package = Path(__file__).resolve().parents[1]
+    for base, prefix in ((package, Path(package.name)), (Path.cwd().resolve(), Path())):
+        if path.is_relative_to(base):
+            return (prefix / path.relative_to(base)).as_posix()
+    return checkpoint
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     """A Markdown table as lines."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -66,7 +79,7 @@ def shots_table(aggregates: Sequence[dict[str, Any]]) -> list[str]:
 def systems_table(systems: Sequence[dict[str, Any]]) -> list[str]:
     """Which systems ran, on which checkpoint."""
     rows = [[s["name"], "yes" if not s["reason"] else f"no: {s['reason']}",
-             s["checkpoint"] or "–", (s["sha256"] or "–")[:16]] for s in systems]
+             _where(s["checkpoint"]), (s["sha256"] or "–")[:16]] for s in systems]
     return _table(["system", "available", "checkpoint", "sha256 (first 16)"], rows)
 
 
