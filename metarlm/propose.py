@@ -72,6 +72,16 @@ class ModelProposer:
         words, tokens = episode_symbols(demo.examples, [demo.background])
         return words, tokens, random.Random(seed)
 
+    def unreadable(self, demo: Demo) -> str | None:
+        """Why the model cannot read the demonstration (too many distinct words or tokens for
+        its slots), or None when it can."""
+        words, tokens = episode_symbols(demo.examples, [demo.background])
+        try:
+            abstraction_for(self.symbols, words, tokens, random.Random(0))
+        except ValueError as err:
+            return str(err)
+        return None
+
     def propose(self, demo: Demo, cfg: SearchConfig, budget: Budget) -> list[Candidate]:
         """Consistent programs (background + proposed rules) found within the budget."""
         from metarlm.decode import ProgramConstraint, greedy_program, sample_programs

@@ -167,14 +167,18 @@ def synthesize(demo: Demo, config: SearchConfig | None = None, **overrides: Any)
         from metarlm.propose import ModelProposer
 
         proposer = ModelProposer.load(cfg.checkpoint)
-        scorer = proposer
-        share = Budget(max_candidates=int(cfg.budget * cfg.model_share),
-                       seconds=cfg.timeout * cfg.model_share)
-        offset = budget.candidates
-        found += [Candidate(c.program, c.logprob, c.origin, c.found_after + offset, c.found_at)
-                  for c in proposer.propose(demo, cfg, share)]
-        budget.candidates += share.candidates
-        tried.append(f"model: {share.candidates} sampled programs checked")
+        why = proposer.unreadable(demo)
+        if why is not None:  # e.g. 49 distinct words for 48 slots: search without the model
+            tried.append(f"model: skipped ({why})")
+        else:
+            scorer = proposer
+            share = Budget(max_candidates=int(cfg.budget * cfg.model_share),
+                           seconds=cfg.timeout * cfg.model_share)
+            offset = budget.candidates
+            found += [Candidate(c.program, c.logprob, c.origin, c.found_after + offset,
+                                c.found_at) for c in proposer.propose(demo, cfg, share)]
+            budget.candidates += share.candidates
+            tried.append(f"model: {share.candidates} sampled programs checked")
     if not found and cfg.use_enumeration:
         # The enumeration keeps its own share even when sampling overran its own.
         rest = Budget(max_candidates=max(cfg.budget - budget.candidates,

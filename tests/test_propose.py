@@ -81,3 +81,14 @@ def test_synthesize_with_a_model_falls_back_to_enumeration(checkpoint: Path) -> 
                                                              samples=16, batch=16))
     assert result.consistent and result.tried and result.tried[0].startswith("model:")
     assert [q.output for q in result.queries] == [("GREEN",)]
+
+
+def test_more_words_than_slots_skips_the_model(checkpoint: Path) -> None:
+    from metarlm.tokens import N_WORD_SLOTS
+
+    words = [f"w{i}" for i in range(N_WORD_SLOTS + 1)]
+    demo = parse_demo({"domain": "rules", "examples": [{"input": w, "output": w.upper()}
+                                                       for w in words]})
+    assert "slots" in (ModelProposer.load(checkpoint).unreadable(demo) or "")
+    result = synthesize(demo, SearchConfig(checkpoint=str(checkpoint), samples=16, batch=16))
+    assert result.consistent and result.tried[0].startswith("model: skipped")
