@@ -30,6 +30,15 @@ from dataclasses import dataclass, field
 from metarlm.demo import Example
 from metarlm.dsl import Call, Const, Copy, Hole, LhsItem, Program, Rule, Token, Var, Word
 from metarlm.interp import Ok, evaluate
+from metarlm.rule_prior import (
+    inversions,
+    is_primitive,
+    narrowness,
+    positions,
+    prior_cost,
+    scale,
+    size,
+)
 from metarlm.templates import (
     bindings,
     call_patterns,
@@ -95,11 +104,6 @@ def kernel_scorer(examples: Sequence[Example]) -> Scorer:
 def _reproduces(program: Program, example: Example) -> bool:
     result = evaluate(program, example.input)
     return isinstance(result, Ok) and result.value == example.output
-
-
-def size(program: Program) -> int:
-    """Description length: symbols on both sides of every rule, plus one per rule."""
-    return sum(1 + len(r.lhs) + len(r.rhs) for r in program.rules)
 
 
 @dataclass(frozen=True)
@@ -191,10 +195,10 @@ class Enumerator:
         # and the narrower ones in rules of variables alone (`u1 u2` over `x1 x2`, which fits
         # anything).
         loose = sum(1 for r in state.learned if not any(isinstance(i, Word) for i in r.lhs))
-        narrow = sum(_narrowness(v, any(isinstance(i, Word) for i in r.lhs))
+        narrow = sum(narrowness(v, any(isinstance(i, Word) for i in r.lhs))
                      for r in state.learned for v in r.variables())
-        return (-state.solved, size(self.program(state.learned)) + _prior_cost(state.learned),
-                _inversions(state.learned), -sum(map(_scale, state.learned)), loose, narrow)
+        return (-state.solved, size(self.program(state.learned)) + prior_cost(state.learned),
+                inversions(state.learned), -sum(map(scale, state.learned)), loose, narrow)
 
     def _score(self, learned_lists: Sequence[tuple[Rule, ...]]) -> list[_State]:
         self.budget.candidates += len(learned_lists)
@@ -273,10 +277,10 @@ class Enumerator:
                     break
         lists = []
         for bundle in bundles:
-            prims = tuple(r for r in bundle if _is_primitive(r))
+            prims = tuple(r for r in bundle if is_primitive(r))
             base = prims + state.learned  # new primitives go first
-            for rule in (r for r in bundle if not _is_primitive(r)):
-                lists += [base[:pos] + (rule,) + base[pos:] for pos in _positions(base, rule)]
+            for rule in (r for r in bundle if not is_primitive(r)):
+                lists += [base[:pos] + (rule,) + base[pos:] for pos in positions(base, rule)]
                 break
             else:
                 lists.append(base)
@@ -401,7 +405,7 @@ class Enumerator:
             # the rule nests wrongly (`x1 thousand x2` under `x1 hundred and x2`) differ from
             # the right ones, and the scorer then places both where they do best. (Every
             # place in between was measured to cost 2-3x the time for no better programs.)
-            places = _positions(state.learned, sketch)
+            places = positions(state.learned, sketch)
             for pos in dict.fromkeys([places[-1], places[0]]):
                 if self.budget.exhausted():
                     return
@@ -456,88 +460,10 @@ def _understood(program: Program) -> set[str]:
     token. A word only a memorising rule names (`x1 turn u1 -> I_TURN_LEFT I_JUMP [u1]`)
     can still be abduced (`turn ->`), and the memorising rule is pruned once unneeded."""
     return {it.text for r in program.rules
-            if _is_primitive(r) or not any(isinstance(i, Token) for i in r.rhs)
+            if is_primitive(r) or not any(isinstance(i, Token) for i in r.rhs)
             for it in r.lhs if isinstance(it, Word)}
 
 
 def _chunks(items: list, n: int) -> Iterator[list]:
     for i in range(0, len(items), n):
         yield items[i:i + n]
-
-
-SYNONYM_COST = 4  # description-length cost of a token spelled out that a word already means
-
-
-LOOSE_COST = 2  # a rule with no word on its left applies everywhere: it must earn its keep
-SPELLED_COST = 1  # a token written out in a rule with variables: calls generalise, tokens don't
-EMPTY_COST = 4  # a word that means nothing is rarer than one that means something
-
-
-def _prior_cost(learned: Sequence[Rule]) -> int:
-    """Description-length surcharges beyond symbol counts (see the constants above)."""
-    loose = sum(1 for r in learned if not any(isinstance(i, Word) for i in r.lhs))
-    empty = sum(1 for r in learned if _is_primitive(r) and not r.rhs)
-    spelled = sum(1 for r in learned if not _is_primitive(r) for i in r.rhs
-                  if isinstance(i, Token))
-    return (_synonyms(learned) + LOOSE_COST * loose + EMPTY_COST * empty
-            + SPELLED_COST * spelled)
-
-
-def _synonyms(learned: Sequence[Rule]) -> int:
-    """Mutual exclusivity: a word's meaning is not spelled out again by another rule.
-
-    Each literal token of a rule that some *other* primitive already produces costs extra:
-    `thrice -> I_LOOK I_LOOK` and `u1 left -> I_TURN_LEFT [u1]` lose to rules that call.
-    """
-    prims = [r for r in learned if _is_primitive(r)]
-    cost = 0
-    for rule in learned:
-        others = {t.text for p in prims if p is not rule for t in p.rhs if isinstance(t, Token)}
-        cost += sum(1 for t in rule.rhs if isinstance(t, Token) and t.text in others)
-    return SYNONYM_COST * cost
-
-
-def _narrowness(var: Var, anchored: bool) -> int:
-    """How much a variable narrows its rule where narrow is worse: in a rule with a word,
-    ``u`` (one word) over ``x`` (a span) over ``y`` (a span or nothing: `u1 hundred y1` also
-    reads "six hundred"); in a rule of variables alone the other way round."""
-    rank = {"u": 2, "x": 1, "y": 0}[var.kind]
-    return rank if anchored else 2 - rank
-
-
-def _is_primitive(rule: Rule) -> bool:
-    return all(isinstance(it, Word) for it in rule.lhs)
-
-
-def _positions(learned: tuple[Rule, ...], rule: Rule) -> list[int]:
-    """Insertion points, preferred first: primitives go first; other rules anywhere after
-    the primitives, last first (a rule learned from a larger example is tried after those
-    learned before it unless the examples say otherwise: `x1 twice` before `x1 around x2`)."""
-    n_prims = sum(1 for r in learned if all(isinstance(it, Word) for it in r.lhs))
-    if all(isinstance(it, Word) for it in rule.lhs):
-        return [0]
-    order = list(range(len(learned), n_prims - 1, -1))
-    scale = _scale(rule)
-    if scale > 1:
-        # A number's parts nest by size (`x1 thousand x2` holds `x1 hundred x2`, not the
-        # reverse), so a rule that multiplies goes first before the rules of smaller factors;
-        # the examples decide when they can, this only breaks their ties.
-        at = next((i for i in range(n_prims, len(learned)) if _scale(learned[i]) < scale),
-                  len(learned))
-        order.remove(at)
-        order.insert(0, at)
-    return order
-
-
-def _inversions(learned: Sequence[Rule]) -> int:
-    """Pairs of rules where one with a smaller factor comes first (0 in sequence programs)."""
-    scales = [_scale(r) for r in learned if not _is_primitive(r)]
-    return sum(a < b for i, a in enumerate(scales) for b in scales[i + 1:])
-
-
-def _scale(rule: Rule) -> int:
-    """The largest constant factor of the rule's calls (1 when none)."""
-    return max((it.scale for it in rule.rhs if isinstance(it, Call) and isinstance(it.scale, int)),
-               default=1)
-
-

@@ -25,8 +25,9 @@ from typing import Any
 from metarlm.check import CheckReport, check_demo, run_many
 from metarlm.demo import Demo, Output, format_output
 from metarlm.dsl import Program, print_rule
-from metarlm.enumerator import Budget, EnumConfig, Enumerator, size
+from metarlm.enumerator import Budget, EnumConfig, Enumerator
 from metarlm.interp import Fail, Ok, Step, derive, render
+from metarlm.rule_prior import size
 
 DL_WEIGHT = 0.5  # nats per symbol of description length in the ranking score
 

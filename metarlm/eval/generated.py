@@ -3,7 +3,9 @@
 ``numbers``: one task per language. The background gives every word that names a number alone
 ("seven -> 7"), the demonstrations are numbers of two to five digits, the queries are held-out
 numbers below 10**6; those with six digits (more than any demonstration) are out of
-distribution. Languages written without spaces are split into characters.
+distribution. Languages written without spaces are split into characters; Italian, which
+writes a number as one compound word, into its morphemes with elided vowels restored.
+``curriculum_demo`` gives the same kind of demonstration from a fixed list of numbers.
 
 ``code``: expressions over a few identifiers and binary operators, one operator per
 precedence level, all left-associative, brackets only where the structure needs them. The

@@ -1,0 +1,51 @@
+"""The enumerator's preferences: description length, tie-breaks and where rules are tried."""
+
+from __future__ import annotations
+
+from metarlm.dsl import parse_program
+from metarlm.rule_prior import (
+    inversions,
+    is_primitive,
+    narrowness,
+    positions,
+    prior_cost,
+    scale,
+    size,
+)
+
+
+def rules(text: str, domain: str = "scan"):  # type: ignore[no-untyped-def]
+    return parse_program(text, domain).rules
+
+
+def test_size_counts_symbols_and_rules() -> None:
+    assert size(parse_program("jump -> I_JUMP\nx1 twice -> [x1] [x1]", "scan")) == 3 + 5
+
+
+def test_prior_prefers_calls_to_spelled_synonyms() -> None:
+    calls = rules("look -> I_LOOK\nx1 thrice -> [x1] [x1] [x1]")
+    spelled = rules("look -> I_LOOK\nx1 thrice -> I_LOOK I_LOOK I_LOOK")
+    assert prior_cost(spelled) > prior_cost(calls) == 0
+    assert prior_cost(rules("turn ->")) > 0  # empty words are rare
+    assert prior_cost(rules("u1 u2 -> [u2] [u1]")) > 0  # rules of variables alone too
+
+
+def test_narrowness_orders_variable_kinds() -> None:
+    from metarlm.dsl import Var
+
+    u, x, y = Var("u", 1), Var("x", 1), Var("y", 1)
+    assert narrowness(u, True) > narrowness(x, True) > narrowness(y, True)
+    assert narrowness(u, False) < narrowness(x, False) < narrowness(y, False)
+
+
+def test_factors_nest_by_size() -> None:
+    hundred, thousand, plus = rules("x1 hundred y1 -> [x1] * 100 + [y1]\n"
+                                    "x1 thousand y1 -> [x1] * 1000 + [y1]\n"
+                                    "u1 u2 -> [u1] + [u2]", "numbers")
+    seven = rules("seven -> 7", "numbers")[0]
+    assert (scale(hundred), scale(thousand), scale(plus)) == (100, 1000, 1)
+    assert is_primitive(seven) and not is_primitive(plus)
+    assert inversions([thousand, hundred, plus]) == 0 < inversions([hundred, thousand, plus])
+    # a new factor is tried first before the rules of smaller factors, then last-first
+    assert positions((seven, hundred, plus), thousand) == [1, 3, 2]
+    assert positions((seven, hundred), seven) == [0]
