@@ -9,7 +9,9 @@ from typing import Any
 
 from metarlm.errors import MetarlmError
 
-SHIPPED = Path(__file__).parent / "checkpoints" / "default"
+CHECKPOINTS = Path(__file__).parent / "checkpoints"
+SHIPPED = CHECKPOINTS / "default"  # recipes/default.sh: the meta-trained proposer
+SHIPPED_NOMETA = CHECKPOINTS / "nometa"  # recipes/nometa.sh: the same, without abstraction
 
 
 def weights_sha256(directory: Path) -> str:

@@ -31,6 +31,7 @@ from metarlm.demo import Example
 from metarlm.dsl import Call, Const, Copy, Hole, LhsItem, Program, Rule, Token, Var, Word
 from metarlm.interp import Ok, evaluate
 from metarlm.rule_prior import (
+    anchored,
     inversions,
     is_primitive,
     narrowness,
@@ -194,9 +195,8 @@ class Enumerator:
         # more general variables in anchored rules (`y1 twice` over `x1 twice` over `u1 twice`)
         # and the narrower ones in rules of variables alone (`u1 u2` over `x1 x2`, which fits
         # anything).
-        loose = sum(1 for r in state.learned if not any(isinstance(i, Word) for i in r.lhs))
-        narrow = sum(narrowness(v, any(isinstance(i, Word) for i in r.lhs))
-                     for r in state.learned for v in r.variables())
+        loose = sum(1 for r in state.learned if not anchored(r))
+        narrow = sum(narrowness(v, anchored(r)) for r in state.learned for v in r.variables())
         return (-state.solved, size(self.program(state.learned)) + prior_cost(state.learned),
                 inversions(state.learned), -sum(map(scale, state.learned)), loose, narrow)
 
@@ -255,9 +255,6 @@ class Enumerator:
         Cheap candidates (abduced words, right-hand sides read off the output) are generated
         first, then the joint abductions of new words, so a tight budget still scores them.
         """
-        return self._successors(state)
-
-    def _successors(self, state: _State) -> list[_State]:
         failing = [e for e, ok in zip(self.examples, state.verdicts) if not ok]
         bundles: dict[tuple[Rule, ...], None] = {}
         # Abduced words one by one, and all of them at once: a language with many new words
@@ -393,13 +390,17 @@ class Enumerator:
         if not applicable or any(isinstance(v, Var) and v not in values for v in lhs):
             return  # every part of a number counts: no rule may ignore a word it binds
         known = [v for v in lhs if isinstance(v, Var)]
-        alike = [e for e in applicable if len(e.input) == len(ex.input)]
         if ex not in applicable:
             return
+        alike = [e for e in applicable if len(e.input) == len(ex.input)]
+        # each group strictly smaller than the one before (a group fitted again fits no better)
+        groups = [g for g, bigger in ((applicable, None), (alike, applicable), ([ex], alike))
+                  if bigger is None or len(g) < len(bigger)]
         fitted: set[Rule] = set()
         for shape in int_shapes(known):
             sketch = Rule(lhs, shape)
-            if len(applicable) <= Program((sketch,), "int").holes():
+            holes = Program((sketch,), "int").holes()
+            if len(applicable) <= holes:
                 continue  # constants fitted to as many examples as they are predict nothing
             # Filled at the outermost place and at the innermost: the constants fitted where
             # the rule nests wrongly (`x1 thousand x2` under `x1 hundred and x2`) differ from
@@ -410,8 +411,8 @@ class Enumerator:
                 if self.budget.exhausted():
                     return
                 learned = state.learned[:pos] + (sketch,) + state.learned[pos:]
-                for group in (applicable, alike, [ex]):
-                    if len(group) <= Program((sketch,), "int").holes():
+                for group in groups:
+                    if len(group) <= holes:
                         break
                     solutions = fill_all(self.program(learned), group, limit=2)
                     self.budget.candidates += 1

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from metarlm.check import check_token_batch
+from metarlm.checkpoint_info import SHIPPED
 from metarlm.demo import Demo
 from metarlm.dsl import Program
 from metarlm.enumerator import Budget
@@ -34,7 +35,7 @@ from metarlm.tokens import (
     episode_symbols,
 )
 
-DEFAULT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "default"
+DEFAULT_CHECKPOINT = SHIPPED
 MAX_PROGRAM_IDS = 160  # a 14-rule SCAN program is 126 ids
 
 

@@ -27,7 +27,7 @@ EMPTY_COST = 4  # a word that means nothing is rarer than one that means somethi
 
 def prior_cost(learned: Sequence[Rule]) -> int:
     """Description-length surcharges beyond symbol counts (see the constants above)."""
-    loose = sum(1 for r in learned if not any(isinstance(i, Word) for i in r.lhs))
+    loose = sum(1 for r in learned if not anchored(r))
     empty = sum(1 for r in learned if is_primitive(r) and not r.rhs)
     spelled = sum(1 for r in learned if not is_primitive(r) for i in r.rhs
                   if isinstance(i, Token))
@@ -57,6 +57,11 @@ def narrowness(var: Var, anchored: bool) -> int:
     return rank if anchored else 2 - rank
 
 
+def anchored(rule: Rule) -> bool:
+    """A rule with a word on its left (`x1 twice`), not of variables alone (`u1 u2`)."""
+    return any(isinstance(it, Word) for it in rule.lhs)
+
+
 def is_primitive(rule: Rule) -> bool:
     """A rule of words alone (`dax -> RED`, `turn ->`)."""
     return all(isinstance(it, Word) for it in rule.lhs)
@@ -66,8 +71,8 @@ def positions(learned: tuple[Rule, ...], rule: Rule) -> list[int]:
     """Insertion points, preferred first: primitives go first; other rules anywhere after
     the primitives, last first (a rule learned from a larger example is tried after those
     learned before it unless the examples say otherwise: `x1 twice` before `x1 around x2`)."""
-    n_prims = sum(1 for r in learned if all(isinstance(it, Word) for it in r.lhs))
-    if all(isinstance(it, Word) for it in rule.lhs):
+    n_prims = sum(1 for r in learned if is_primitive(r))
+    if is_primitive(rule):
         return [0]
     order = list(range(len(learned), n_prims - 1, -1))
     factor = scale(rule)

@@ -261,10 +261,7 @@ def _choose(rng: random.Random | np.random.Generator, n: int, k: int) -> list[in
 def make_abstraction(words: Iterable[str], tokens: Iterable[str],
                      rng: random.Random | np.random.Generator) -> Abstraction:
     """Give each distinct word and token a random slot; ValueError if there are too many."""
-    ws, ts = sorted(set(words)), sorted(set(tokens))  # sorted: the result depends on rng only
-    if len(ws) > N_WORD_SLOTS or len(ts) > N_TOKEN_SLOTS:
-        raise ValueError(f"{len(ws)} words and {len(ts)} tokens; the model has "
-                         f"{N_WORD_SLOTS} word and {N_TOKEN_SLOTS} token slots")
+    ws, ts = _fitting(words, tokens)  # sorted: the result depends on rng only
     word_of = [""] * N_WORD_SLOTS
     for w, slot in zip(ws, _choose(rng, N_WORD_SLOTS, len(ws))):
         word_of[slot] = w
@@ -281,11 +278,17 @@ def fixed_abstraction(words: Iterable[str], tokens: Iterable[str]) -> Abstractio
     This is training *without* per-episode abstraction: a word keeps its slot everywhere, so
     a model can learn what a word means instead of reading it off the support set.
     """
+    ws, ts = _fitting(words, tokens)
+    return Abstraction(_hashed(ws, N_WORD_SLOTS), _hashed(ts, N_TOKEN_SLOTS))
+
+
+def _fitting(words: Iterable[str], tokens: Iterable[str]) -> tuple[list[str], list[str]]:
+    """The distinct words and tokens, sorted; ValueError if the slots cannot hold them."""
     ws, ts = sorted(set(words)), sorted(set(tokens))
     if len(ws) > N_WORD_SLOTS or len(ts) > N_TOKEN_SLOTS:
         raise ValueError(f"{len(ws)} words and {len(ts)} tokens; the model has "
                          f"{N_WORD_SLOTS} word and {N_TOKEN_SLOTS} token slots")
-    return Abstraction(_hashed(ws, N_WORD_SLOTS), _hashed(ts, N_TOKEN_SLOTS))
+    return ws, ts
 
 
 def _hashed(strings: list[str], n: int) -> tuple[str, ...]:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from metarlm.checkpoint_info import SHIPPED_NOMETA
 from metarlm.eval.suites import EvalError, build_tasks, make_task
 from metarlm.eval.systems import (
-    NOMETA_CHECKPOINT,
     Budgets,
     checkpoint_sha256,
     make_job,
@@ -33,7 +33,7 @@ def test_resolution_and_availability(tmp_path: Path) -> None:
     assert enum.available and enum.switches == {"use_model": False}
     assert meta.available and meta.sha256 == checkpoint_sha256(ck)
     assert not nometa.available and "no checkpoint" in nometa.reason
-    assert resolve_systems(["nometa"])[0].checkpoint == str(NOMETA_CHECKPOINT.resolve())
+    assert resolve_systems(["nometa"])[0].checkpoint == str(SHIPPED_NOMETA.resolve())
     assert greedy.switches == {"use_model": True, "greedy": True, "use_enumeration": False}
     missing = resolve_systems(["meta"], checkpoint=tmp_path / "absent")[0]
     assert not missing.available and "no checkpoint" in missing.reason

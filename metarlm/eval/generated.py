@@ -58,12 +58,10 @@ def morpheme_forms(lang: str) -> dict[str, str]:
     """
     from metarlm.data import number_words
 
-    names = {number_words(n, lang): number_words(n, lang)
-             for n in [*range(20), *range(20, 100, 10), 100, 1000]}
-    elided = {number_words(n, lang)[:-1]: number_words(n, lang)
-              for n in [*range(20, 100, 10), 100]}
+    names = {n: number_words(n, lang) for n in [*range(20), *range(20, 100, 10), 100, 1000]}
+    elided = {names[n][:-1]: names[n] for n in [*range(20, 100, 10), 100]}
     extra = {"it": {"mila": "mila", "tré": "tre", "dicotto": "diciotto"}}.get(lang, {})
-    return {**elided, **names, **extra}
+    return {**elided, **{name: name for name in names.values()}, **extra}
 
 
 def morphemes(word: str, lang: str) -> tuple[str, ...]:
@@ -101,6 +99,11 @@ def lexicon(lang: str) -> tuple[tuple[str, int], ...]:
     return tuple(found.items())
 
 
+def lexicon_rules(lang: str) -> str:
+    """The lexicon as background rules (`seven -> 7`, one per line)."""
+    return "\n".join(f"{w} -> {v}" for w, v in lexicon(lang))
+
+
 def _draw(rng: random.Random, digits: int) -> int:
     """A uniform number with exactly ``digits`` digits."""
     return rng.randrange(10 ** (digits - 1), 10**digits)
@@ -125,8 +128,7 @@ def _numbers(rng: random.Random, plan: dict[int, int], taken: set[int], lang: st
 def number_task(lang: str, seed: int, opts: SuiteOptions) -> Task:
     """One language: background words, 40 demonstrations, 200 held-out queries."""
     rng = random.Random(f"numbers/{seed}/{lang}")
-    words = lexicon(lang)
-    single = {w for w, _ in words}
+    single = {w for w, _ in lexicon(lang)}
     taken: set[int] = set()
     shown = _numbers(rng, EXAMPLE_DIGITS, taken, lang, single)
     rng.shuffle(shown)
@@ -136,9 +138,8 @@ def number_task(lang: str, seed: int, opts: SuiteOptions) -> Task:
     longest = max(len(str(n)) for n in shown)
     examples: list[Pair] = [(spoken(n, lang), n) for n in shown]
     queries: list[Pair] = [(spoken(n, lang), n) for n in asked]
-    background = "\n".join(f"{w} -> {v}" for w, v in words)
     return make_task("numbers", f"numbers/s{seed}/{lang}", seed, "numbers", examples, queries,
-                     [len(str(n)) > longest for n in asked], MORE_DIGITS, background)
+                     [len(str(n)) > longest for n in asked], MORE_DIGITS, lexicon_rules(lang))
 
 
 # A teacher's curriculum: the same numbers for every language, chosen to show each way of
@@ -153,8 +154,7 @@ CURRICULUM = (13, 21, 45, 68, 99, 100, 105, 117, 200, 342, 580, 999, 1000, 1005,
 def curriculum_demo(lang: str, queries: int = QUERIES, seed: int = 0) -> dict[str, Any]:
     """A demo object: single words as background, the curriculum as examples and ``queries``
     random numbers below a million (none of the examples) as scored queries."""
-    words = lexicon(lang)
-    single = {w for w, _ in words}
+    single = {w for w, _ in lexicon(lang)}
     shown = [n for n in CURRICULUM if spoken(n, lang) not in single]
     rng = random.Random(f"curriculum/{seed}/{lang}")
     asked: list[int] = []
@@ -163,7 +163,7 @@ def curriculum_demo(lang: str, queries: int = QUERIES, seed: int = 0) -> dict[st
         if n not in shown and n not in asked and spoken(n, lang) not in single:
             asked.append(n)
     return {"domain": "numbers",
-            "background": "\n".join(f"{w} -> {v}" for w, v in words),
+            "background": lexicon_rules(lang),
             "examples": [{"input": spoken(n, lang), "output": n} for n in shown],
             "queries": [{"input": spoken(n, lang), "output": n} for n in asked]}
 

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from metarlm.checkpoint_info import SHIPPED, SHIPPED_NOMETA
 from metarlm.eval.suites import EvalError, Task
 
 SYSTEM_NAMES = ("meta", "nometa", "enum", "greedy")
@@ -77,15 +78,10 @@ def _model_system(name: str, switches: dict[str, Any], checkpoint: str | Path | 
     return System(name, switches, str(path.resolve()), checkpoint_sha256(path))
 
 
-NOMETA_CHECKPOINT = Path(__file__).parents[1] / "checkpoints" / "nometa"  # recipes/nometa.sh
-
-
 def resolve_systems(names: Sequence[str], checkpoint: str | Path | None = None,
                     nometa_checkpoint: str | Path | None = None) -> list[System]:
     """The named systems with their checkpoints (EvalError for an unknown name)."""
-    from metarlm.propose import default_checkpoint
-
-    meta_ck = checkpoint if checkpoint is not None else default_checkpoint()
+    meta_ck = checkpoint if checkpoint is not None else SHIPPED
     out = []
     for name in dict.fromkeys(names):
         if name == "enum":
@@ -96,7 +92,7 @@ def resolve_systems(names: Sequence[str], checkpoint: str | Path | None = None,
             out.append(_model_system(name, {"use_model": True, "greedy": True,
                                             "use_enumeration": False}, meta_ck, "no checkpoint"))
         elif name == "nometa":
-            nometa_ck = nometa_checkpoint if nometa_checkpoint is not None else NOMETA_CHECKPOINT
+            nometa_ck = nometa_checkpoint if nometa_checkpoint is not None else SHIPPED_NOMETA
             out.append(_model_system(name, {"use_model": True}, nometa_ck,
                                      "no nometa checkpoint"))
         else:
