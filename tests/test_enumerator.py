@@ -130,3 +130,59 @@ def test_factors_nest_by_size() -> None:
     assert program is not None
     # read as 2*1000 + 301, not (2*10 + 3)*100 + 1, which fits the same examples
     assert evaluate(program, ("five", "thousand", "seven")) == Ok(5007)
+
+
+def test_abduction_falls_back_to_the_examples_it_can_read() -> None:
+    # with `x1 x2 -> [x1] + [x2]`, "due cento vent uno" asks vent = 118 and "vent uno" 20:
+    # no filling fits both, so the one example that reads right decides
+    demo = parse_demo({"domain": "numbers", "background": "uno -> 1\ndue -> 2\ncento -> 100",
+                       "examples": [{"input": "vent uno", "output": 21},
+                                    {"input": "due cento vent uno", "output": 221}]})
+    enum = Enumerator(demo.examples, demo.background, "int", Budget(seconds=30))
+    current = enum.program(parse_program("x1 x2 -> [x1] + [x2]", "numbers").rules)
+    abduced = list(enum._abduce(current, demo.examples[0]))
+    assert abduced == list(parse_program("vent -> 20", "numbers").rules)
+
+
+def test_ranking_prefers_factors_nested_by_size() -> None:
+    from metarlm.enumerator import _State
+
+    demo = parse_demo({"domain": "numbers", "background": "two -> 2",
+                       "examples": [{"input": "two", "output": 2}]})
+    enum = Enumerator(demo.examples, demo.background, "int", Budget(seconds=30))
+    nested = parse_program("y1 thousand y2 -> [y1] * 1000 + [y2]\n"
+                           "y1 hundred y2 -> [y1] * 100 + [y2]", "numbers").rules
+    inverted = parse_program("y1 hundred y2 -> [y1] * 100 + [y2]\n"
+                             "y1 thousand y2 -> [y1] * 1000 + [y2]", "numbers").rules
+    smaller = parse_program("y1 thousand y2 -> [y1] * 10 + [y2]\n"
+                            "y1 hundred y2 -> [y1] * 100 + [y2]", "numbers").rules
+    ranked = sorted([_State(inverted, (True,)), _State(smaller, (True,)),
+                     _State(nested, (True,))], key=enum._rank)
+    # no inversion first; among equal inversions, the larger factors
+    assert [s.learned for s in ranked] == [nested, inverted, smaller]
+
+
+def test_integer_rules_fitted_to_the_example_at_hand_when_others_disagree() -> None:
+    # "due cento" is 200, not 2 + 100: the sum rule only fits "venti uno" until `cento` has
+    # a rule of its own, so it is fitted to that example alone
+    demo = parse_demo({"domain": "numbers",
+                       "background": "uno -> 1\ndue -> 2\nventi -> 20\ncento -> 100",
+                       "examples": [{"input": "venti uno", "output": 21},
+                                    {"input": "due cento", "output": 200}]})
+    enum = Enumerator(demo.examples, demo.background, "int", Budget(seconds=30))
+    state = enum._score([()])[0]
+    ex = next(e for e in demo.examples if e.input == ("venti", "uno"))
+    lhs = parse_program("u1 u2 -> [u1]", "numbers").rules[0].lhs
+    values = {v: evaluate(demo.background, (w,)).value  # type: ignore[union-attr]
+              for v, w in zip(lhs, ex.input)}
+    found = list(enum._int_rules(state, lhs, values, ex))
+    assert parse_program("u1 u2 -> [u1] + [u2]", "numbers").rules[0] in found
+
+
+def test_words_named_only_by_memorising_rules_stay_abducible() -> None:
+    from metarlm.enumerator import _understood
+
+    program = parse_program("left -> I_TURN_LEFT\nx1 twice -> [x1] [x1]\n"
+                            "walk turn x1 -> I_WALK [x1]", "scan")
+    assert {"left", "twice"} <= _understood(program)
+    assert "turn" not in _understood(program) and "walk" not in _understood(program)

@@ -48,3 +48,11 @@ def test_integer_shapes_use_every_variable() -> None:
     for rhs in int_shapes([x1, y1]):
         called = {it.var for it in rhs if isinstance(it, Call)}
         assert called == {x1, y1}
+
+
+def test_a_head_or_tail_word_and_the_rest() -> None:
+    u1, x1 = Var("u", 1), Var("x", 1)
+    three = set(lhs_templates(["mille", "tre", "cento"]))
+    assert (u1, x1) in three and (x1, u1) in three
+    assert (Var("u", 1), Var("u", 2)) not in three  # two single words only fit two words
+    assert {(u1, x1), (Var("u", 1), Var("u", 2))} <= set(lhs_templates(["venti", "uno"]))
