@@ -2,22 +2,30 @@
 
 The enumerator grows a program one rule at a time (a beam over rule lists), in order of size:
 
-1. Primitives. A one-word example ``w -> out`` gives the rule ``w -> out`` directly.
+1. Primitives. A one-word example ``w -> out`` gives the rule ``w -> out`` directly; a word
+   and a token that occur in exactly the same examples give one too (cross-situational).
 2. Decomposition. For an example the current rules do not reproduce, left-hand sides are
    drawn from its input: one or two *anchor* words kept literally, the gaps between them
    turned into variables (``u`` for one word, ``x`` for a longer or any gap), plus the
    anchor-free ``u1 u2``, ``u1 x1`` and ``x1 u1``. Each binding cuts the example into
-   sub-demonstrations (the gaps),
-   which the current rules interpret; the right-hand side is then read off the output by
-   segmenting it into sub-values ``[v]``, copies ``v`` and literal tokens (sequence algebra),
-   or solved for with Z3 as a sum of ``[v] * ?`` terms (integer algebra).
-3. Abduction. A word no rule covers gets a sketch ``w -> ? ...`` whose holes Z3 fills from
+   sub-demonstrations (the gaps), which the current rules interpret; the right-hand side is
+   then read off the output by segmenting it into sub-values ``[v]``, copies ``v`` and
+   literal tokens (sequence algebra, every variable used), or solved for with Z3 as a sum
+   of ``[v] * ?`` terms (integer algebra).
+3. Cuts. The rules already learned cut a failing example top-down into the span they cannot
+   read yet and the output it must have (``metarlm.decompose``): "jump left twice after
+   walk" yields "jump left -> I_TURN_LEFT I_JUMP", from which step 2 reads ``u1 u2``.
+4. Abduction. A word no rule covers gets a sketch ``w -> ? ...`` whose holes Z3 fills from
    the examples that mention it (the one-shot case: background rules plus one example); the
-   words abduced in one step are also tried all together.
+   words abduced in one step are also tried all together. A word may only mean tokens that
+   every example showing it has.
+5. Revisions (``metarlm.revise``): a learned rule dropped, moved earlier or widened.
 
 Candidates that behave identically on the demonstration are merged (observational
 equivalence); each new rule is tried at every position among the learned rules, and a beam
-keeps the rule lists that reproduce the most examples with the fewest symbols.
+keeps the rule lists that reproduce the most examples, less those they give a wrong value
+(a rule that reads too much is worse than one that reads too little), with the fewest
+symbols. A complete program is put in precedence order where the examples allow it.
 """
 
 from __future__ import annotations
@@ -25,16 +33,20 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from metarlm.abduction import abduce
 from metarlm.demo import Example
 from metarlm.dsl import Call, Const, Copy, Hole, LhsItem, Program, Rule, Token, Var, Word
 from metarlm.interp import Ok, evaluate
+from metarlm.revise import precedence_order, repairs
 from metarlm.rule_prior import (
     anchored,
+    cooccurring,
     inversions,
     is_primitive,
     narrowness,
+    plausible,
     positions,
     prior_cost,
     scale,
@@ -81,6 +93,7 @@ class EnumConfig:
     max_hole_tokens: int = 3
     examples_per_step: int = 3
     abduction_examples: int = 8  # failing examples whose unknown words are abduced per step
+    cut_examples: int = 8  # failing examples cut into sub-demonstrations per step
 
 
 def reference_scorer(examples: Sequence[Example]) -> Scorer:
@@ -111,6 +124,7 @@ def _reproduces(program: Program, example: Example) -> bool:
 class _State:
     learned: tuple[Rule, ...]
     verdicts: tuple[bool, ...]
+    wrong: int = 0  # examples given a value other than their output
 
     @property
     def solved(self) -> int:
@@ -130,6 +144,7 @@ class Enumerator:
         self.scorer = scorer or kernel_scorer(self.examples)
         self.kinds = kinds
         self.seen: set[tuple[bool, ...] | tuple[Rule, ...]] = set()
+        self.cooccur = cooccurring(self.examples) if algebra == "seq" else {}
 
     def program(self, learned: Sequence[Rule]) -> Program:
         return Program(self.background.rules + tuple(learned), self.algebra)  # type: ignore[arg-type]
@@ -179,12 +194,23 @@ class Enumerator:
             beam = sorted(successors, key=self._rank)[: self.config.beam]
 
     def _pruned(self, state: _State) -> tuple[Rule, ...]:
-        """Drop learned rules the demonstration does not need (latest first)."""
-        learned = state.learned
-        for rule in reversed(state.learned):
+        """Drop learned rules the demonstration does not need (latest first), after putting
+        the rules in their order of precedence where the demonstration allows it."""
+        learned = self._by_precedence(state.learned)
+        for rule in reversed(learned):
             trial = tuple(r for r in learned if r is not rule)
             if all(self._score([trial])[0].verdicts):
                 learned = trial
+        return learned
+
+    def _by_precedence(self, learned: tuple[Rule, ...]) -> tuple[Rule, ...]:
+        """The rules in precedence order (``revise.precedence_order``) if the demonstration
+        still holds in that order, else as they are."""
+        if self.algebra != "seq":
+            return learned
+        ordered = precedence_order(self.program(learned), learned, self.examples)
+        if ordered != learned and all(self._score([ordered])[0].verdicts):
+            return ordered
         return learned
 
     def _rank(self, state: _State) -> tuple[int, ...]:
@@ -197,8 +223,16 @@ class Enumerator:
         # anything).
         loose = sum(1 for r in state.learned if not anchored(r))
         narrow = sum(narrowness(v, anchored(r)) for r in state.learned for v in r.variables())
-        return (-state.solved, size(self.program(state.learned)) + prior_cost(state.learned),
+        return (-state.solved + state.wrong,
+                size(self.program(state.learned)) + prior_cost(state.learned),
                 inversions(state.learned), -sum(map(scale, state.learned)), loose, narrow)
+
+    def _contradicted(self, state: _State) -> _State:
+        from metarlm.check import run_many
+
+        failing = [e for e, ok in zip(self.examples, state.verdicts) if not ok]
+        results = run_many(self.program(state.learned), [e.input for e in failing])
+        return replace(state, wrong=sum(isinstance(r, Ok) for r in results))
 
     def _score(self, learned_lists: Sequence[tuple[Rule, ...]]) -> list[_State]:
         self.budget.candidates += len(learned_lists)
@@ -267,13 +301,17 @@ class Enumerator:
         bundles.update({(rule,): None for rule in abduced.values()})
         if len(abduced) > 1:
             bundles[tuple(abduced.values())] = None
-        for ex in failing[: self.config.examples_per_step]:
+        for ex in failing[: self.config.examples_per_step] + self._cuts(current, failing):
+            if len(ex.input) == 1:  # a word's meaning, read off a cut
+                bundles.setdefault((Rule((Word(ex.input[0]),),
+                                         tuple(Token(t) for t in ex.output)),), None)
+                continue
             for bundle in self._candidate_rules(state, ex):
                 bundles.setdefault(bundle, None)
                 if self.budget.exhausted():
                     break
-        lists = []
-        for bundle in bundles:
+        lists = repairs(state.learned)
+        for bundle in (b for b in bundles if plausible(b, self.cooccur)):
             prims = tuple(r for r in bundle if is_primitive(r))
             base = prims + state.learned  # new primitives go first
             for rule in (r for r in bundle if not is_primitive(r)):
@@ -286,6 +324,7 @@ class Enumerator:
             scored.extend(c for c in self._score(chunk) if c.solved > state.solved)
             if self.budget.exhausted():
                 break
+        scored = [self._contradicted(c) for c in scored]
         out = []
         # Observational equivalence: of the rule lists with the same verdicts and size, keep
         # the best ranked one only.
@@ -295,6 +334,18 @@ class Enumerator:
                 self.seen.add(key)
                 out.append(cand)
         return out
+
+    def _cuts(self, current: Program, failing: Sequence[Example]) -> list[Example]:
+        """The shortest sub-demonstrations that cutting failing examples at the learned rules
+        gives (sequence algebra), for spans no rule interprets yet."""
+        from metarlm.decompose import sub_demos
+
+        if self.algebra != "seq":
+            return []
+        subs: dict[Example, None] = {}
+        for ex in failing[: self.config.cut_examples]:
+            subs.update(dict.fromkeys(sub_demos(current, ex)))
+        return sorted(subs, key=lambda e: len(e.input))[: self.config.examples_per_step]
 
     def _candidate_rules(self, state: _State, ex: Example) -> Iterator[tuple[Rule, ...]]:
         current = self.program(state.learned)
@@ -323,9 +374,11 @@ class Enumerator:
         if self.algebra == "seq":
             words = {v: ex.input[s:e] for v, (s, e) in binding.items()}
             assert isinstance(ex.output, tuple)
+            bound = {v for v in lhs if isinstance(v, Var)}
             for rhs in segmentations(ex.output, values, words, self.config.max_segmentations,
                                      self.config.max_rhs):  # type: ignore[arg-type]
-                yield (Rule(lhs, rhs),)
+                if {i.var for i in rhs if isinstance(i, (Call, Copy))} == bound:
+                    yield (Rule(lhs, rhs),)
         else:
             for rule in self._int_rules(state, lhs, values, ex):
                 yield (rule,)
@@ -356,7 +409,7 @@ class Enumerator:
         relevant = [e for e in self.examples if set(e.input) <= known]
         variables = [v for v in lhs if isinstance(v, Var)]
         for pattern in call_patterns(variables, self.config.max_hole_tokens + 1):
-            if not set(unknown) <= set(pattern):
+            if set(pattern) != set(variables):  # every part of the input counts
                 continue
             rule = Rule(lhs, tuple(Call(v) for v in pattern))
             for lengths in itertools.product(range(3), repeat=len(new_words)):
@@ -427,42 +480,9 @@ class Enumerator:
                         break
 
     def _abduce(self, current: Program, ex: Example) -> Iterator[Rule]:
-        """Sketches ``w -> ? ...`` for words no rule mentions, filled by Z3 from the examples.
-
-        The examples that decide are those whose every other word some rule mentions; the
-        holes must be pinned down uniquely by them.
-        """
-        from metarlm.holes import fill_all
-
-        mentioned = _understood(current)
-        unknown = [w for w in dict.fromkeys(ex.input) if w not in mentioned]
+        """Meanings for the words of ``ex`` no rule reads (``metarlm.abduction.abduce``)."""
         lengths = range(self.config.max_hole_tokens + 1) if self.algebra == "seq" else (1,)
-        for word in unknown[:2]:
-            relevant = [e for e in self.examples if set(e.input) <= mentioned | {word}]
-            # All of them first; when the current rules cannot read some of them (no filling
-            # fits all), each of the shortest showing the word alone: the scorer judges the result.
-            showing = [e for e in relevant if word in e.input][:3]
-            for group in [relevant, *([e] for e in showing)] if showing else []:
-                found = False
-                for n in lengths:
-                    sketch = Rule((Word(word),), tuple(Hole(i) for i in range(n)))
-                    solutions = fill_all(Program(current.rules + (sketch,), current.algebra),
-                                         group, limit=2)
-                    self.budget.candidates += 1
-                    found = found or bool(solutions)
-                    if len(solutions) == 1:
-                        yield solutions[0].rules[-1]
-                if found:
-                    break
-
-
-def _understood(program: Program) -> set[str]:
-    """Words with a meaning of their own: those of primitives and of rules that spell no
-    token. A word only a memorising rule names (`x1 turn u1 -> I_TURN_LEFT I_JUMP [u1]`)
-    can still be abduced (`turn ->`), and the memorising rule is pruned once unneeded."""
-    return {it.text for r in program.rules
-            if is_primitive(r) or not any(isinstance(i, Token) for i in r.rhs)
-            for it in r.lhs if isinstance(it, Word)}
+        yield from abduce(current, ex, self.examples, lengths, self.budget)
 
 
 def _chunks(items: list, n: int) -> Iterator[list]:

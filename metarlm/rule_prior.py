@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from metarlm.demo import Example
 from metarlm.dsl import Call, Program, Rule, Token, Var, Word
 
 
@@ -99,3 +100,25 @@ def scale(rule: Rule) -> int:
                default=1)
 
 
+
+
+def cooccurring(examples: Sequence[Example]) -> dict[str, set[str]]:
+    """Per input word, the output tokens that every example showing the word has (sequence
+    algebra): the only tokens the word itself can mean."""
+    out: dict[str, set[str]] = {}
+    for ex in examples:
+        for word in ex.input:
+            out.setdefault(word, set(ex.output)).intersection_update(ex.output)  # type: ignore[arg-type]
+    return out
+
+
+def plausible(bundle: Sequence[Rule], cooccur: dict[str, set[str]]) -> bool:
+    """False when a word's new meaning spells a token that some example showing the word
+    lacks (`thrice -> I_RUN I_RUN`, read off "run thrice" beside "walk thrice")."""
+    for rule in bundle:
+        if is_primitive(rule) and len(rule.lhs) == 1:
+            seen = cooccur.get(rule.lhs[0].text)  # type: ignore[union-attr]
+            if seen is not None and any(isinstance(t, Token) and t.text not in seen
+                                        for t in rule.rhs):
+                return False
+    return True

@@ -180,9 +180,53 @@ def test_integer_rules_fitted_to_the_example_at_hand_when_others_disagree() -> N
 
 
 def test_words_named_only_by_memorising_rules_stay_abducible() -> None:
-    from metarlm.enumerator import _understood
+    from metarlm.abduction import understood as _understood
 
     program = parse_program("left -> I_TURN_LEFT\nx1 twice -> [x1] [x1]\n"
                             "walk turn x1 -> I_WALK [x1]", "scan")
     assert {"left", "twice"} <= _understood(program)
     assert "turn" not in _understood(program) and "walk" not in _understood(program)
+
+
+def _scan_examples(*texts: str) -> list[Example]:
+    full = parse_program(SCAN_RULES, "scan")
+    return [Example(tuple(t.split()), evaluate(full, t.split()).value)  # type: ignore[union-attr]
+            for t in texts]
+
+
+def test_every_variable_a_rule_binds_is_used() -> None:
+    examples = _scan_examples("walk", "run", "walk twice", "walk and run", "run after walk")
+    enum = Enumerator(examples, None, "seq", Budget(seconds=10))
+    state = enum._score([tuple(enum._primitives())])[0]
+    rules = [r for ex in examples[2:] for bundle in enum._candidate_rules(state, ex)
+             for r in bundle]
+    assert any(len(r.variables()) == 2 for r in rules)
+    for rule in rules:
+        used = {it.var for it in rule.rhs if hasattr(it, "var")}
+        assert used == set(rule.variables()), rule
+
+
+def test_a_rule_list_that_gives_wrong_values_ranks_below_one_that_gives_none() -> None:
+    examples = _scan_examples("walk", "run", "walk twice", "run thrice")
+    enum = Enumerator(examples, None, "seq", Budget(seconds=10))
+    prims = tuple(enum._primitives())
+    greedy = prims + parse_program("u1 x1 -> [u1] [u1]", "scan").rules
+    modest = prims + parse_program("x1 twice -> [x1] [x1]", "scan").rules
+    a, b = (enum._contradicted(s) for s in enum._score([greedy, modest]))
+    assert a.solved == b.solved == 3
+    assert (a.wrong, b.wrong) == (1, 0)  # "run thrice" read as RUN RUN
+    assert enum._rank(b) < enum._rank(a)
+
+
+def test_scan_from_thirty_train_examples_answers_the_whole_test_split() -> None:
+    from metarlm.eval.suites import SuiteOptions, build_tasks
+    from metarlm.search import SearchConfig, synthesize
+
+    task = build_tasks("scan-simple", 0, SuiteOptions(episodes=2))[1]
+    demo = parse_demo(task.demo)
+    assert len(demo.examples) == 30
+    result = synthesize(demo, SearchConfig(use_model=False, timeout=60))
+    assert result.consistent and result.program is not None
+    test = load_scan("simple_test")
+    answers = run_many(result.program, [tuple(c.split()) for c, _ in test])
+    assert all(a == Ok(tuple(o.split())) for a, (_, o) in zip(answers, test))

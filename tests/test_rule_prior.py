@@ -49,3 +49,17 @@ def test_factors_nest_by_size() -> None:
     # a new factor is tried first before the rules of smaller factors, then last-first
     assert positions((seven, hundred, plus), thousand) == [1, 3, 2]
     assert positions((seven, hundred), seven) == [0]
+
+
+def test_a_word_means_only_tokens_every_example_showing_it_has() -> None:
+    from metarlm.demo import Example
+    from metarlm.rule_prior import cooccurring, plausible
+
+    examples = [Example(("run", "thrice"), ("I_RUN",) * 3),
+                Example(("walk", "thrice"), ("I_WALK",) * 3), Example(("run",), ("I_RUN",))]
+    cooccur = cooccurring(examples)
+    assert cooccur["thrice"] == set() and cooccur["run"] == {"I_RUN"}
+    thrice, run, empty = parse_program("thrice -> I_RUN I_RUN\nrun -> I_RUN\nthrice ->",
+                                       "scan").rules
+    assert not plausible((run, thrice), cooccur)
+    assert plausible((run,), cooccur) and plausible((empty,), cooccur)

@@ -1,0 +1,104 @@
+"""Sub-demonstrations: cut an example at a learned rule whose other parts are understood.
+
+With ``x1 after x2 -> [x2] [x1]`` and ``walk -> I_WALK`` learned, the example
+``jump left twice after walk -> I_TURN_LEFT I_JUMP I_TURN_LEFT I_JUMP I_WALK`` says that
+``jump left twice`` must give ``I_TURN_LEFT I_JUMP I_TURN_LEFT I_JUMP``; with ``x1 twice ->
+[x1] [x1]`` that in turn says ``jump left -> I_TURN_LEFT I_JUMP``: a two-word demonstration
+that no example shows, from which the rule ``u1 u2 -> [u2] [u1]`` can be read. The cut is a
+hypothesis (another rule might take the span first); the enumerator scores what it proposes
+against the real examples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from metarlm.demo import Example
+from metarlm.dsl import Call, Copy, Program, Rule, Token, Var
+from metarlm.interp import Ok
+from metarlm.rule_prior import is_primitive
+from metarlm.templates import bindings
+
+Span = tuple[int, int]
+
+
+def span_values(program: Program, words: Sequence[str]) -> dict[Span, tuple[str, ...] | None]:
+    """The program's value of every non-empty span of ``words`` (None where it has none)."""
+    from metarlm.check import run_many
+
+    n = len(words)
+    spans = [(s, e) for s in range(n) for e in range(s + 1, n + 1)]
+    results = run_many(program, [tuple(words[s:e]) for s, e in spans])
+    return {span: tuple(r.value) if isinstance(r, Ok) else None  # type: ignore[arg-type]
+            for span, r in zip(spans, results)}
+
+
+def invert(rule: Rule, binding: dict[Var, Span], values: dict[Span, tuple[str, ...] | None],
+           words: Sequence[str], output: Sequence[str]) -> tuple[Span, tuple[str, ...]] | None:
+    """The span and value that one unknown ``[v]`` of ``rule`` must have for ``output``.
+
+    Every other part of the right-hand side must be known (a token, a copy, an understood
+    span); the unknown part may occur k times, each a k-th of what the rest leaves over.
+    """
+    def known(item: object) -> tuple[str, ...] | None:
+        if isinstance(item, Token):
+            return (item.text,)
+        assert isinstance(item, (Call, Copy))
+        s, e = binding[item.var]
+        if isinstance(item, Copy) or s == e:
+            return tuple(words[s:e])
+        return values.get((s, e))
+
+    unknown = {it.var for it in rule.rhs if isinstance(it, Call) and known(it) is None}
+    if len(unknown) != 1:
+        return None
+    var = unknown.pop()
+    k = sum(isinstance(it, Call) and it.var == var for it in rule.rhs)
+    rest = sum(len(known(it) or ()) for it in rule.rhs
+               if not (isinstance(it, Call) and it.var == var))
+    if len(output) < rest or (len(output) - rest) % k:  # an empty value is a meaning too
+        return None
+    width, pos, value = (len(output) - rest) // k, 0, None
+    for item in rule.rhs:
+        if isinstance(item, Call) and item.var == var:
+            piece = tuple(output[pos:pos + width])
+            if value is not None and piece != value:
+                return None
+            value = piece
+        else:
+            piece = known(item)  # type: ignore[assignment]
+            if tuple(output[pos:pos + len(piece)]) != piece:
+                return None
+        pos += len(piece)
+    return binding[var], value  # type: ignore[return-value]
+
+
+def sub_demos(program: Program, example: Example, depth: int = 3) -> list[Example]:
+    """Sub-demonstrations of ``example`` cut at the program's rules, ``depth`` cuts deep.
+
+    Sequence algebra only; each sub-demonstration is a span of the example's input that the
+    program does not interpret yet, with the output the cut says it must have.
+    """
+    words = example.input
+    if not isinstance(example.output, tuple) or len(words) < 2:
+        return []
+    values = span_values(program, words)
+    rules = [r for r in program.rules if not is_primitive(r) and r.variables()]
+    found: dict[Example, None] = {}
+
+    def cut(start: int, end: int, output: tuple[str, ...], left: int) -> None:
+        for rule in rules:
+            for binding in bindings(rule.lhs, words[start:end]):
+                shifted = {v: (s + start, e + start) for v, (s, e) in binding.items()}
+                got = invert(rule, shifted, values, words, output)
+                if got is None:
+                    continue
+                (s, e), value = got
+                sub = Example(tuple(words[s:e]), value)
+                if sub not in found:
+                    found[sub] = None
+                    if left > 1 and e - s > 1:
+                        cut(s, e, value, left - 1)
+
+    cut(0, len(words), example.output, depth)
+    return list(found)
