@@ -4,10 +4,15 @@
     python benchmarks/synth.py oneshot                              # all 7,706 add-jump tests
     python benchmarks/synth.py miniscan --no-model --json
     python benchmarks/synth.py numbers --langs en,es,fr,it,pt        # 200 queries each
+    python benchmarks/synth.py scan30 --sets 10                      # whole test splits
 
 ``numbers``: per language, single number words as background, the curriculum of
 ``metarlm.eval.generated.CURRICULUM`` (30 numbers at most) as examples and 200 random numbers
 below a million as queries.
+
+``scan30``: per SCAN split, the support sets of the ``scan-*`` eval suites (at most 30
+train examples: the shortest example of each word, then random ones), and the accepted
+program run on every command of the split's test file.
 
 ``miniscan``: the 14 study items as examples (their order shuffled), the 8 test items as
 queries; every (seed, shuffle) run is timed from the call to ``synthesize`` until its queries
@@ -81,9 +86,40 @@ def numbers(langs: list[str], use_model: bool) -> dict[str, Any]:
     return out
 
 
+def scan30(sets: int, use_model: bool) -> dict[str, Any]:
+    """Per split: support sets whose program answers the whole test file, and seconds."""
+    from metarlm.eval.suites import SCAN_SPLITS, SuiteOptions, build_tasks
+
+    out: dict[str, Any] = {"suite": "scan30"}
+    for suite, split in SCAN_SPLITS.items():
+        test = load_scan(f"{split}_test")
+        commands = [tuple(c.split()) for c, _ in test]
+        runs = []
+        for task in build_tasks(suite, 0, SuiteOptions(episodes=sets)):
+            demo = parse_demo(task.demo)
+            start = time.monotonic()
+            result = synthesize(demo, SearchConfig(use_model=use_model))
+            seconds = time.monotonic() - start
+            right = 0
+            if result.program is not None:
+                answers = run_many(result.program, commands)
+                right = sum(getattr(a, "value", None) == tuple(o.split())
+                            for a, (_, o) in zip(answers, test))
+            runs.append({"examples": len(demo.examples), "consistent": result.consistent,
+                         "test_accuracy": round(right / len(test), 4),
+                         "seconds": round(seconds, 2)})
+        out[suite] = {"sets": len(runs), "all_test_right": sum(r["test_accuracy"] == 1.0
+                                                              for r in runs),
+                      "consistent": sum(r["consistent"] for r in runs),
+                      "median_seconds": statistics.median(r["seconds"] for r in runs),
+                      "runs": runs}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("suite", choices=("miniscan", "oneshot", "numbers"))
+    parser.add_argument("suite", choices=("miniscan", "oneshot", "numbers", "scan30"))
+    parser.add_argument("--sets", type=int, default=10, help="scan30: support sets per split")
     parser.add_argument("--langs", default="en,es,fr,it,pt", help="numbers: languages")
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--shuffles", type=int, default=10)
@@ -94,6 +130,8 @@ def main() -> None:
         out = miniscan(args.seeds, args.shuffles, not args.no_model)
     elif args.suite == "numbers":
         out = numbers(args.langs.split(","), not args.no_model)
+    elif args.suite == "scan30":
+        out = scan30(args.sets, not args.no_model)
     else:
         out = oneshot(not args.no_model)
     print(json.dumps(out) if args.json else "\n".join(f"{k}: {v}" for k, v in out.items()))
