@@ -310,7 +310,9 @@ class Enumerator:
                 bundles.setdefault(bundle, None)
                 if self.budget.exhausted():
                     break
-        lists = repairs(state.learned)
+        # Revisions in the sequence algebra only: an integer rule list's revisions cost Z3
+        # fits that number words (Italian at 20 s) cannot spare.
+        lists = repairs(state.learned) if self.algebra == "seq" else []
         for bundle in (b for b in bundles if plausible(b, self.cooccur)):
             prims = tuple(r for r in bundle if is_primitive(r))
             base = prims + state.learned  # new primitives go first
