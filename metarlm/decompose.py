@@ -83,7 +83,7 @@ def sub_demos(program: Program, example: Example, depth: int = 3) -> list[Exampl
     if not isinstance(example.output, tuple) or len(words) < 2:
         return []
     values = span_values(program, words)
-    rules = [r for r in program.rules if not is_primitive(r) and r.variables()]
+    rules = [r for r in program.rules if not is_primitive(r)]  # those with variables
     found: dict[Example, None] = {}
 
     def cut(start: int, end: int, output: tuple[str, ...], left: int) -> None:

@@ -228,6 +228,7 @@ class Enumerator:
                 inversions(state.learned), -sum(map(scale, state.learned)), loose, narrow)
 
     def _contradicted(self, state: _State) -> _State:
+        """The state with ``wrong`` counted: failing examples the rules give some value."""
         from metarlm.check import run_many
 
         failing = [e for e, ok in zip(self.examples, state.verdicts) if not ok]
@@ -253,7 +254,7 @@ class Enumerator:
             elif ex.output == ex.input and "u" in self.kinds:
                 copies = True
             else:
-                rules.append(Rule((Word(ex.input[0]),), tuple(Token(t) for t in ex.output)))
+                rules.append(_word_meaning(ex))
         if copies:
             u1 = Var("u", 1)
             rules.append(Rule((u1,), (Copy(u1),)))
@@ -303,8 +304,7 @@ class Enumerator:
             bundles[tuple(abduced.values())] = None
         for ex in failing[: self.config.examples_per_step] + self._cuts(current, failing):
             if len(ex.input) == 1:  # a word's meaning, read off a cut
-                bundles.setdefault((Rule((Word(ex.input[0]),),
-                                         tuple(Token(t) for t in ex.output)),), None)
+                bundles.setdefault((_word_meaning(ex),), None)
                 continue
             for bundle in self._candidate_rules(state, ex):
                 bundles.setdefault(bundle, None)
@@ -485,6 +485,11 @@ class Enumerator:
         """Meanings for the words of ``ex`` no rule reads (``metarlm.abduction.abduce``)."""
         lengths = range(self.config.max_hole_tokens + 1) if self.algebra == "seq" else (1,)
         yield from abduce(current, ex, self.examples, lengths, self.budget)
+
+
+def _word_meaning(ex: Example) -> Rule:
+    """The rule a one-word sequence example states: `dax -> RED`."""
+    return Rule((Word(ex.input[0]),), tuple(Token(t) for t in ex.output))  # type: ignore[union-attr]
 
 
 def _chunks(items: list, n: int) -> Iterator[list]:

@@ -35,13 +35,12 @@ from metarlm.tokens import (
     episode_symbols,
 )
 
-DEFAULT_CHECKPOINT = SHIPPED
 MAX_PROGRAM_IDS = 160  # a 14-rule SCAN program is 126 ids
 
 
 def default_checkpoint() -> Path:
     """The checkpoint shipped inside the package."""
-    return DEFAULT_CHECKPOINT
+    return SHIPPED
 
 
 @dataclass
@@ -58,7 +57,7 @@ class ModelProposer:
 
         Loaded once per process and directory: an evaluation calls this for every task.
         """
-        path = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
+        path = Path(checkpoint) if checkpoint is not None else SHIPPED
         if not (path / "config.json").is_file():
             raise MetarlmError(f"no model checkpoint at {path}; train one with `metarlm train` "
                                "or search without a model (--no-model)")
