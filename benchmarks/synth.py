@@ -27,6 +27,7 @@ import json
 import random
 import statistics
 import time
+from dataclasses import replace
 from typing import Any
 
 from metarlm.check import run_many
@@ -35,7 +36,7 @@ from metarlm.demo import load_demo, parse_demo
 from metarlm.search import SearchConfig, synthesize
 
 
-def miniscan(seeds: int, shuffles: int, use_model: bool) -> dict[str, Any]:
+def miniscan(seeds: int, shuffles: int, config: SearchConfig) -> dict[str, Any]:
     """Query accuracy, consistency and seconds over seeds x example orders."""
     data = load_miniscan()
     times, right, consistent = [], [], 0
@@ -45,7 +46,7 @@ def miniscan(seeds: int, shuffles: int, use_model: bool) -> dict[str, Any]:
         demo = parse_demo({**data, "examples": items})
         for seed in range(seeds):
             start = time.monotonic()
-            result = synthesize(demo, SearchConfig(seed=seed, use_model=use_model))
+            result = synthesize(demo, replace(config, seed=seed))
             times.append(time.monotonic() - start)
             consistent += result.consistent
             right.append(sum(bool(q.correct) for q in result.queries))
@@ -55,11 +56,11 @@ def miniscan(seeds: int, shuffles: int, use_model: bool) -> dict[str, Any]:
             "max_seconds": max(times)}
 
 
-def oneshot(use_model: bool) -> dict[str, Any]:
+def oneshot(config: SearchConfig) -> dict[str, Any]:
     """One demonstration of jump; every add-jump test command answered."""
     start = time.monotonic()
     demo = load_demo("examples/scan/oneshot.json")
-    result = synthesize(demo, SearchConfig(use_model=use_model))
+    result = synthesize(demo, config)
     test = load_scan("addprim_jump_test")
     answers = run_many(result.program, [tuple(c.split()) for c, _ in test]) \
         if result.program is not None else []
@@ -69,7 +70,7 @@ def oneshot(use_model: bool) -> dict[str, Any]:
             "program": None if result.learned is None else str(result.learned)}
 
 
-def numbers(langs: list[str], use_model: bool) -> dict[str, Any]:
+def numbers(langs: list[str], config: SearchConfig) -> dict[str, Any]:
     """Per language: consistent, query accuracy, seconds, the learned rules."""
     from metarlm.eval.generated import curriculum_demo
 
@@ -77,7 +78,7 @@ def numbers(langs: list[str], use_model: bool) -> dict[str, Any]:
     for lang in langs:
         demo = parse_demo(curriculum_demo(lang))
         start = time.monotonic()
-        result = synthesize(demo, SearchConfig(use_model=use_model))
+        result = synthesize(demo, config)
         right = sum(bool(q.correct) for q in result.queries)
         out[lang] = {"examples": len(demo.examples), "consistent": result.consistent,
                      "right": right, "queries": len(result.queries),
@@ -86,7 +87,7 @@ def numbers(langs: list[str], use_model: bool) -> dict[str, Any]:
     return out
 
 
-def scan30(sets: int, use_model: bool) -> dict[str, Any]:
+def scan30(sets: int, config: SearchConfig) -> dict[str, Any]:
     """Per split: support sets whose program answers the whole test file, and seconds."""
     from metarlm.eval.suites import SCAN_SPLITS, SuiteOptions, build_tasks
 
@@ -98,7 +99,7 @@ def scan30(sets: int, use_model: bool) -> dict[str, Any]:
         for task in build_tasks(suite, 0, SuiteOptions(episodes=sets)):
             demo = parse_demo(task.demo)
             start = time.monotonic()
-            result = synthesize(demo, SearchConfig(use_model=use_model))
+            result = synthesize(demo, config)
             seconds = time.monotonic() - start
             right = 0
             if result.program is not None:
@@ -124,16 +125,19 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--shuffles", type=int, default=10)
     parser.add_argument("--no-model", action="store_true")
+    parser.add_argument("--timeout", type=float, default=SearchConfig.timeout,
+                        help="seconds per synthesis run")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    config = SearchConfig(use_model=not args.no_model, timeout=args.timeout)
     if args.suite == "miniscan":
-        out = miniscan(args.seeds, args.shuffles, not args.no_model)
+        out = miniscan(args.seeds, args.shuffles, config)
     elif args.suite == "numbers":
-        out = numbers(args.langs.split(","), not args.no_model)
+        out = numbers(args.langs.split(","), config)
     elif args.suite == "scan30":
-        out = scan30(args.sets, not args.no_model)
+        out = scan30(args.sets, config)
     else:
-        out = oneshot(not args.no_model)
+        out = oneshot(config)
     print(json.dumps(out) if args.json else "\n".join(f"{k}: {v}" for k, v in out.items()))
 
 

@@ -14,32 +14,38 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from metarlm.demo import Example
-from metarlm.dsl import Call, Copy, Program, Rule, Token, Var
+from metarlm.dsl import Call, Const, Copy, Program, Rule, Token, Var
 from metarlm.interp import Ok
 from metarlm.rule_prior import is_primitive
 from metarlm.templates import bindings
 
 Span = tuple[int, int]
+Value = tuple[str, ...] | int
 
 
-def span_values(program: Program, words: Sequence[str]) -> dict[Span, tuple[str, ...] | None]:
+def span_values(program: Program, words: Sequence[str]) -> dict[Span, Value | None]:
     """The program's value of every non-empty span of ``words`` (None where it has none)."""
     from metarlm.check import run_many
 
     n = len(words)
     spans = [(s, e) for s in range(n) for e in range(s + 1, n + 1)]
     results = run_many(program, [tuple(words[s:e]) for s, e in spans])
-    return {span: tuple(r.value) if isinstance(r, Ok) else None  # type: ignore[arg-type]
+    return {span: r.value if isinstance(r, Ok) else None  # type: ignore[misc]
             for span, r in zip(spans, results)}
 
 
-def invert(rule: Rule, binding: dict[Var, Span], values: dict[Span, tuple[str, ...] | None],
-           words: Sequence[str], output: Sequence[str]) -> tuple[Span, tuple[str, ...]] | None:
+def invert(rule: Rule, binding: dict[Var, Span], values: dict[Span, Value | None],
+           words: Sequence[str], output: Value) -> tuple[Span, Value] | None:
     """The span and value that one unknown ``[v]`` of ``rule`` must have for ``output``.
 
     Every other part of the right-hand side must be known (a token, a copy, an understood
     span); the unknown part may occur k times, each a k-th of what the rest leaves over.
+    In the integer algebra the unknown part is what the rest leaves over, divided by its
+    scale: `x1 cent y1 -> [x1] * 100 + [y1]` cuts "cinq cent quatre vingts" (580) at
+    "quatre vingts", which must be 80.
     """
+    if isinstance(output, int):
+        return _invert_sum(rule, binding, values, output)
     def known(item: object) -> tuple[str, ...] | None:
         if isinstance(item, Token):
             return (item.text,)
@@ -73,20 +79,42 @@ def invert(rule: Rule, binding: dict[Var, Span], values: dict[Span, tuple[str, .
     return binding[var], value  # type: ignore[return-value]
 
 
+def _invert_sum(rule: Rule, binding: dict[Var, Span], values: dict[Span, Value | None],
+                output: int) -> tuple[Span, int] | None:
+    """``invert`` in the integer algebra: the one unknown part of a sum of terms."""
+    unknown: set[Var] = set()
+    rest, scale = output, 0
+    for item in rule.rhs:
+        if isinstance(item, Const):
+            rest -= item.value
+            continue
+        assert isinstance(item, Call) and isinstance(item.scale, int)
+        s, e = binding[item.var]
+        known = 0 if s == e else values.get((s, e))
+        if known is None:
+            unknown.add(item.var)
+            scale += item.scale
+        else:
+            rest -= known * item.scale  # type: ignore[operator]
+    if len(unknown) != 1 or scale <= 0 or rest < 0 or rest % scale:
+        return None
+    return binding[unknown.pop()], rest // scale
+
+
 def sub_demos(program: Program, example: Example, depth: int = 3) -> list[Example]:
     """Sub-demonstrations of ``example`` cut at the program's rules, ``depth`` cuts deep.
 
-    Sequence algebra only; each sub-demonstration is a span of the example's input that the
-    program does not interpret yet, with the output the cut says it must have.
+    Each sub-demonstration is a span of the example's input that the program does not
+    interpret yet, with the output the cut says it must have.
     """
     words = example.input
-    if not isinstance(example.output, tuple) or len(words) < 2:
+    if len(words) < 2:
         return []
     values = span_values(program, words)
     rules = [r for r in program.rules if not is_primitive(r)]  # those with variables
     found: dict[Example, None] = {}
 
-    def cut(start: int, end: int, output: tuple[str, ...], left: int) -> None:
+    def cut(start: int, end: int, output: Value, left: int) -> None:
         for rule in rules:
             for binding in bindings(rule.lhs, words[start:end]):
                 shifted = {v: (s + start, e + start) for v, (s, e) in binding.items()}

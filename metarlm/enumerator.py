@@ -45,16 +45,19 @@ from metarlm.rule_prior import (
     cooccurring,
     inversions,
     is_primitive,
+    named_values,
     narrowness,
     plausible,
     positions,
     prior_cost,
     scale,
     size,
+    stem_values,
 )
 from metarlm.templates import (
     bindings,
     call_patterns,
+    grounded_rhs,
     int_shapes,
     known_parts,
     lhs_templates,
@@ -304,7 +307,8 @@ class Enumerator:
             bundles[tuple(abduced.values())] = None
         for ex in failing[: self.config.examples_per_step] + self._cuts(current, failing):
             if len(ex.input) == 1:  # a word's meaning, read off a cut
-                bundles.setdefault((_word_meaning(ex),), None)
+                if self._inflection_kept(current, _word_meaning(ex)):
+                    bundles.setdefault((_word_meaning(ex),), None)
                 continue
             for bundle in self._candidate_rules(state, ex):
                 bundles.setdefault(bundle, None)
@@ -339,11 +343,9 @@ class Enumerator:
 
     def _cuts(self, current: Program, failing: Sequence[Example]) -> list[Example]:
         """The shortest sub-demonstrations that cutting failing examples at the learned rules
-        gives (sequence algebra), for spans no rule interprets yet."""
+        gives, for spans no rule interprets yet."""
         from metarlm.decompose import sub_demos
 
-        if self.algebra != "seq":
-            return []
         subs: dict[Example, None] = {}
         for ex in failing[: self.config.cut_examples]:
             subs.update(dict.fromkeys(sub_demos(current, ex)))
@@ -430,6 +432,54 @@ class Enumerator:
 
     def _int_rules(self, state: _State, lhs: tuple[LhsItem, ...], values: dict[Var, object],
                    ex: Example) -> Iterator[Rule]:
+        """Integer right-hand sides for ``lhs`` that give ``ex`` its value.
+
+        When every word of ``lhs`` names a value (its own, or that of the word it inflects),
+        the constants are what the words name (``rule_prior.grounded``), so one example is
+        evidence enough; otherwise, or when those give nothing for an inflection's guess,
+        Z3 fits constants the examples pin down (``_fitted_rules``).
+        """
+        if any(isinstance(v, Var) and v not in values for v in lhs):
+            return  # every part of a number counts: no rule may ignore a word it binds
+        current = self.program(state.learned)
+        if not known_parts(current, lhs, ex.input):
+            return
+        named = self._named(current, lhs)
+        found = False
+        if named is not None:
+            variables = [v for v in lhs if isinstance(v, Var)]
+            scales, constants = named_values(*named)
+            for rhs in grounded_rhs(variables, values, ex.output,  # type: ignore[arg-type]
+                                    scales, constants):
+                found = True
+                yield normal(Rule(lhs, rhs))
+        if named is None or (named[1] and not found):
+            yield from self._fitted_rules(state, lhs, ex)
+
+    def _named(self, current: Program, lhs: tuple[LhsItem, ...]
+               ) -> tuple[list[int], list[int], int | None] | None:
+        """The values of the words of ``lhs``: their own, those guessed for words that look
+        like an inflection of a known one (``rule_prior.stem_values``), and the first word's
+        own value if ``lhs`` starts with a word; None when a word has neither."""
+        lexicon = {r.lhs[0].text: r.rhs[0].value for r in current.rules  # type: ignore[union-attr]
+                   if is_primitive(r) and len(r.lhs) == 1 and len(r.rhs) == 1
+                   and isinstance(r.rhs[0], Const)}
+        own: list[int] = []
+        guessed: list[int] = []
+        for word in (it.text for it in lhs if isinstance(it, Word)):
+            result = evaluate(current, (word,))
+            if isinstance(result, Ok):
+                own.append(result.value)  # type: ignore[arg-type]
+                continue
+            stems = stem_values(word, lexicon)
+            if not stems:
+                return None
+            guessed.extend(stems)
+        first = evaluate(current, (lhs[0].text,)) if isinstance(lhs[0], Word) else None
+        return own, guessed, first.value if isinstance(first, Ok) else None  # type: ignore[return-value]
+
+    def _fitted_rules(self, state: _State, lhs: tuple[LhsItem, ...],
+                      ex: Example) -> Iterator[Rule]:
         """Integer right-hand sides whose constants the examples determine uniquely (Z3).
 
         The sketch is tried at each place among the learned rules (precedence changes which
@@ -442,11 +492,7 @@ class Enumerator:
 
         current = self.program(state.learned)
         applicable = [e for e in self.examples if known_parts(current, lhs, e.input)]
-        if not applicable or any(isinstance(v, Var) and v not in values for v in lhs):
-            return  # every part of a number counts: no rule may ignore a word it binds
         known = [v for v in lhs if isinstance(v, Var)]
-        if ex not in applicable:
-            return
         alike = [e for e in applicable if len(e.input) == len(ex.input)]
         # each group strictly smaller than the one before (a group fitted again fits no better)
         groups = [g for g, bigger in ((applicable, None), (alike, applicable), ([ex], alike))
@@ -482,14 +528,25 @@ class Enumerator:
                         break
 
     def _abduce(self, current: Program, ex: Example) -> Iterator[Rule]:
-        """Meanings for the words of ``ex`` no rule reads (``metarlm.abduction.abduce``)."""
+        """Meanings for the words of ``ex`` no rule reads (``metarlm.abduction.abduce``); in
+        the integer algebra, a word that looks like an inflection of a known one means what
+        that one does (`vingts -> 20`, never a value fitted by rote such as `vingts -> 76`)."""
         lengths = range(self.config.max_hole_tokens + 1) if self.algebra == "seq" else (1,)
-        yield from abduce(current, ex, self.examples, lengths, self.budget)
+        yield from (rule for rule in abduce(current, ex, self.examples, lengths, self.budget)
+                    if self._inflection_kept(current, rule))
+
+    def _inflection_kept(self, current: Program, rule: Rule) -> bool:
+        """False for an integer word meaning other than the one its look-alike words have."""
+        named = self._named(current, rule.lhs) if self.algebra == "int" else None
+        return named is None or all(isinstance(c, Const) and c.value in named_values(*named)[1]
+                                    for c in rule.rhs)
 
 
 def _word_meaning(ex: Example) -> Rule:
-    """The rule a one-word sequence example states: `dax -> RED`."""
-    return Rule((Word(ex.input[0]),), tuple(Token(t) for t in ex.output))  # type: ignore[union-attr]
+    """The rule a one-word example states: `dax -> RED`, `vingts -> 20`."""
+    if isinstance(ex.output, int):
+        return Rule((Word(ex.input[0]),), (Const(ex.output),))
+    return Rule((Word(ex.input[0]),), tuple(Token(t) for t in ex.output))
 
 
 def _chunks(items: list, n: int) -> Iterator[list]:

@@ -7,6 +7,7 @@ variables alone, spelled-out tokens, empty words); ``narrowness`` and ``inversio
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 from metarlm.demo import Example
@@ -100,6 +101,46 @@ def scale(rule: Rule) -> int:
                default=1)
 
 
+def named_values(own: Sequence[int], guessed: Sequence[int] = (),
+                 leading: int | None = None) -> tuple[set[int], set[int]]:
+    """The scales and the constant terms an integer rule with words of these values may use.
+
+    A scale is 1 or a product of some of the values (`x1 cent mille y1 -> [x1] * 100000`).
+    A constant term is a product of two or more (`quatre vingt y1 -> 80 + [y1]`), one
+    involving a ``guessed`` value (a word with no meaning of its own, read as an inflection:
+    Spanish `ciento y1 -> 100 + [y1]`), or the value of the word the rule starts with
+    (``leading``: a base said alone, `mille y1 -> 1000 + [y1]`, which must come before
+    `x1 cent y1` reads "mille cent" as 1000 * 100). Any other word that means a value alone
+    is added by the rule that adds parts, so a rule that adds it (`y1 cinq -> [y1] + 5`)
+    only memorises.
+    """
+    factors = [(v, False) for v in own] + [(v, True) for v in guessed]
+    products = {(1, 0, False)}
+    for value, guess in factors:
+        products |= {(p * value, n + 1, g or guess) for p, n, g in products}
+    scales = {p for p, _, _ in products}
+    constants = {p for p, n, g in products if n >= 2 or (n == 1 and g)}
+    if leading is not None:
+        constants.add(leading)
+    return scales, constants
+
+
+STEM = 3  # letters an inflected word shares with the word it inflects, at least
+STEM_TAIL = 2  # letters the known word may have past the shared stem, at most
+ENDING = 3  # letters the inflected word may have past the shared stem, at most
+
+
+def stem_values(word: str, lexicon: dict[str, int]) -> set[int]:
+    """Values of known words that ``word`` looks like an inflection of: French `cents` and
+    `vingts` (plural of `cent`, `vingt`), Italian `mila` (`mille`), Spanish `ciento`; not
+    compounds such as Esperanto `milcent` (1100, not `mil`)."""
+    out = set()
+    for known, value in lexicon.items():
+        shared = len(os.path.commonprefix([word, known]))
+        if (known != word and shared >= STEM and len(known) - shared <= STEM_TAIL
+                and len(word) - shared <= ENDING):
+            out.add(value)
+    return out
 
 
 def cooccurring(examples: Sequence[Example]) -> dict[str, set[str]]:

@@ -79,3 +79,15 @@ def test_cuts_are_spans_of_the_input_and_slices_of_the_output(command: str, rule
         assert n < len(example.input)
         assert any(example.output[i:i + m] == sub.output  # type: ignore[index]
                    for i in range(len(example.output) + 1))
+
+
+def test_integer_cut_leaves_what_the_rest_does_not_explain() -> None:
+    # "cinq cent quatre vingts" (580) cut at `x1 cent y1`: "quatre vingts" must be 80
+    program = parse_program("cinq -> 5\nquatre -> 4\ncent -> 100\nvingt -> 20\n"
+                            "x1 cent y1 -> [x1] * 100 + [y1]", "numbers")
+    subs = sub_demos(program, Example(("cinq", "cent", "quatre", "vingts"), 580))
+    assert Example(("quatre", "vingts"), 80) in subs
+    # a multiplier is what is left over divided by its scale, when the scale divides it
+    words = ("quatre", "vingts", "cent", "cinq")
+    assert sub_demos(program, Example(words, 8005)) == [Example(("quatre", "vingts"), 80)]
+    assert sub_demos(program, Example(words, 8006)) == []
