@@ -95,6 +95,10 @@ class EnumConfig:
     max_segmentations: int = 24
     max_hole_tokens: int = 3
     examples_per_step: int = 3
+    # Integer rules with constants the words name cost no solver, so more failing examples
+    # are read per step: a rule such as `x1 cent y1` that explains many of them at once is
+    # then seen before narrower ones crowd the beam.
+    int_examples_per_step: int = 6
     abduction_examples: int = 8  # failing examples whose unknown words are abduced per step
     cut_examples: int = 8  # failing examples cut into sub-demonstrations per step
 
@@ -148,6 +152,12 @@ class Enumerator:
         self.kinds = kinds
         self.seen: set[tuple[bool, ...] | tuple[Rule, ...]] = set()
         self.cooccur = cooccurring(self.examples) if algebra == "seq" else {}
+
+    @property
+    def _per_step(self) -> int:
+        """Failing examples (and as many cuts) read for new rules per step."""
+        return (self.config.int_examples_per_step if self.algebra == "int"
+                else self.config.examples_per_step)
 
     def program(self, learned: Sequence[Rule]) -> Program:
         return Program(self.background.rules + tuple(learned), self.algebra)  # type: ignore[arg-type]
@@ -305,12 +315,14 @@ class Enumerator:
         bundles.update({(rule,): None for rule in abduced.values()})
         if len(abduced) > 1:
             bundles[tuple(abduced.values())] = None
-        for ex in failing[: self.config.examples_per_step] + self._cuts(current, failing):
+        for k, ex in enumerate(failing[: self._per_step] + self._cuts(current, failing)):
             if len(ex.input) == 1:  # a word's meaning, read off a cut
                 if self._inflection_kept(current, _word_meaning(ex)):
                     bundles.setdefault((_word_meaning(ex),), None)
                 continue
-            for bundle in self._candidate_rules(state, ex):
+            # Z3 fits (seconds on number words) for the first few failing examples only
+            fit = k < min(self.config.examples_per_step, len(failing))
+            for bundle in self._candidate_rules(state, ex, fit):
                 bundles.setdefault(bundle, None)
                 if self.budget.exhausted():
                     break
@@ -319,10 +331,14 @@ class Enumerator:
         lists = repairs(state.learned) if self.algebra == "seq" else []
         for bundle in (b for b in bundles if plausible(b, self.cooccur)):
             prims = tuple(r for r in bundle if is_primitive(r))
+            rules = [r for r in bundle if not is_primitive(r)]
             base = prims + state.learned  # new primitives go first
-            for rule in (r for r in bundle if not is_primitive(r)):
-                lists += [base[:pos] + (rule,) + base[pos:] for pos in positions(base, rule)]
-                break
+            if len(rules) > 1:  # guards (`_base_guards`) right after the primitives
+                n = sum(map(is_primitive, base))
+                base = base[:n] + tuple(rules[:-1]) + base[n:]
+            if rules:
+                lists += [base[:pos] + (rules[-1],) + base[pos:]
+                          for pos in positions(base, rules[-1])]
             else:
                 lists.append(base)
         scored: list[_State] = []
@@ -349,9 +365,10 @@ class Enumerator:
         subs: dict[Example, None] = {}
         for ex in failing[: self.config.cut_examples]:
             subs.update(dict.fromkeys(sub_demos(current, ex)))
-        return sorted(subs, key=lambda e: len(e.input))[: self.config.examples_per_step]
+        return sorted(subs, key=lambda e: len(e.input))[: self._per_step]
 
-    def _candidate_rules(self, state: _State, ex: Example) -> Iterator[tuple[Rule, ...]]:
+    def _candidate_rules(self, state: _State, ex: Example,
+                         fit: bool = True) -> Iterator[tuple[Rule, ...]]:
         current = self.program(state.learned)
         # Function words (those no rule interprets alone) make the anchors when there are any.
         loose = frozenset(w for w in ex.input if not isinstance(evaluate(current, (w,)), Ok))
@@ -359,13 +376,14 @@ class Enumerator:
                                        loose or None))
         for lhs in templates:
             for binding in bindings(lhs, ex.input):
-                yield from self._rhs_for(state, lhs, binding, ex)
+                yield from self._rhs_for(state, lhs, binding, ex, fit)
         for lhs in templates:
             for binding in bindings(lhs, ex.input):
                 yield from self._joint(state, lhs, binding, ex)
 
     def _rhs_for(self, state: _State, lhs: tuple[LhsItem, ...],
-                 binding: dict[Var, tuple[int, int]], ex: Example) -> Iterator[tuple[Rule, ...]]:
+                 binding: dict[Var, tuple[int, int]], ex: Example,
+                 fit: bool = True) -> Iterator[tuple[Rule, ...]]:
         current = self.program(state.learned)
         values: dict[Var, object] = {}
         for var, (s, e) in binding.items():
@@ -384,8 +402,11 @@ class Enumerator:
                 if {i.var for i in rhs if isinstance(i, (Call, Copy))} == bound:
                     yield (Rule(lhs, rhs),)
         else:
-            for rule in self._int_rules(state, lhs, values, ex):
+            for rule in self._int_rules(state, lhs, values, ex, fit):
                 yield (rule,)
+                guards = self._base_guards(current, rule)
+                if guards:
+                    yield guards + (rule,)
 
     def _joint(self, state: _State, lhs: tuple[LhsItem, ...],
                binding: dict[Var, tuple[int, int]], ex: Example) -> Iterator[tuple[Rule, ...]]:
@@ -431,13 +452,13 @@ class Enumerator:
                     yield solutions[0].rules[n_bg:n_bg + len(prims)] + (rule,)
 
     def _int_rules(self, state: _State, lhs: tuple[LhsItem, ...], values: dict[Var, object],
-                   ex: Example) -> Iterator[Rule]:
+                   ex: Example, fit: bool = True) -> Iterator[Rule]:
         """Integer right-hand sides for ``lhs`` that give ``ex`` its value.
 
         When every word of ``lhs`` names a value (its own, or that of the word it inflects),
-        the constants are what the words name (``rule_prior.grounded``), so one example is
-        evidence enough; otherwise, or when those give nothing for an inflection's guess,
-        Z3 fits constants the examples pin down (``_fitted_rules``).
+        the constants are what the words name (``rule_prior.named_values``), so one example
+        is evidence enough; otherwise, or when those give nothing for an inflection's guess,
+        Z3 fits constants the examples pin down (``_fitted_rules``) if ``fit`` is set.
         """
         if any(isinstance(v, Var) and v not in values for v in lhs):
             return  # every part of a number counts: no rule may ignore a word it binds
@@ -453,20 +474,48 @@ class Enumerator:
                                     scales, constants):
                 found = True
                 yield normal(Rule(lhs, rhs))
-        if named is None or (named[1] and not found):
+        if fit and (named is None or (named[1] and not found)):
             yield from self._fitted_rules(state, lhs, ex)
 
+    def _base_guards(self, current: Program, rule: Rule) -> tuple[Rule, ...]:
+        """Rules that read a larger base said alone first (`mille y1 -> [y1] + 1000`), for a
+        rule that multiplies the part it starts with (`x1 cent y1 -> [x1] * 100 + [y1]`).
+
+        A multiplier is smaller than its base, but ordered choice would let the new rule read
+        "mille cent" as 1000 * 100: the two go in together, and pruning drops what no
+        example needs.
+        """
+        first = rule.lhs[0]
+        factor = next((it.scale for it in rule.rhs if isinstance(it, Call) and it.var == first
+                       and isinstance(it.scale, int)), 1)
+        if not isinstance(first, Var) or factor <= 1 or "y" not in self.kinds:
+            return ()
+        shown = {w for e in self.examples for w in e.input}
+        y1 = Var("y", 1)
+        guards = []
+        for r in current.rules:
+            if (is_primitive(r) and len(r.lhs) == 1 and len(r.rhs) == 1
+                    and isinstance(r.rhs[0], Const) and r.rhs[0].value > factor
+                    and r.lhs[0].text in shown):  # type: ignore[union-attr]
+                guard = Rule((r.lhs[0], y1), (Call(y1), r.rhs[0]))
+                if guard not in current.rules:
+                    guards.append(guard)
+        return tuple(guards)
+
     def _named(self, current: Program, lhs: tuple[LhsItem, ...]
-               ) -> tuple[list[int], list[int], int | None] | None:
+               ) -> tuple[list[int], list[int], list[int]] | None:
         """The values of the words of ``lhs``: their own, those guessed for words that look
-        like an inflection of a known one (``rule_prior.stem_values``), and the first word's
-        own value if ``lhs`` starts with a word; None when a word has neither."""
+        like an inflection of a known one (``rule_prior.stem_values``), and those guessed for
+        the word ``lhs`` starts with; None when a word has neither."""
         lexicon = {r.lhs[0].text: r.rhs[0].value for r in current.rules  # type: ignore[union-attr]
                    if is_primitive(r) and len(r.lhs) == 1 and len(r.rhs) == 1
                    and isinstance(r.rhs[0], Const)}
         own: list[int] = []
         guessed: list[int] = []
-        for word in (it.text for it in lhs if isinstance(it, Word)):
+        leading: list[int] = []
+        for k, word in enumerate(it.text if isinstance(it, Word) else None for it in lhs):
+            if word is None:
+                continue
             result = evaluate(current, (word,))
             if isinstance(result, Ok):
                 own.append(result.value)  # type: ignore[arg-type]
@@ -475,8 +524,9 @@ class Enumerator:
             if not stems:
                 return None
             guessed.extend(stems)
-        first = evaluate(current, (lhs[0].text,)) if isinstance(lhs[0], Word) else None
-        return own, guessed, first.value if isinstance(first, Ok) else None  # type: ignore[return-value]
+            if k == 0:
+                leading.extend(stems)
+        return own, guessed, leading
 
     def _fitted_rules(self, state: _State, lhs: tuple[LhsItem, ...],
                       ex: Example) -> Iterator[Rule]:

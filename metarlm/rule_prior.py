@@ -102,26 +102,22 @@ def scale(rule: Rule) -> int:
 
 
 def named_values(own: Sequence[int], guessed: Sequence[int] = (),
-                 leading: int | None = None) -> tuple[set[int], set[int]]:
+                 leading: Sequence[int] = ()) -> tuple[set[int], set[int]]:
     """The scales and the constant terms an integer rule with words of these values may use.
 
     A scale is 1 or a product of some of the values (`x1 cent mille y1 -> [x1] * 100000`).
-    A constant term is a product of two or more (`quatre vingt y1 -> 80 + [y1]`), one
-    involving a ``guessed`` value (a word with no meaning of its own, read as an inflection:
-    Spanish `ciento y1 -> 100 + [y1]`), or the value of the word the rule starts with
-    (``leading``: a base said alone, `mille y1 -> 1000 + [y1]`, which must come before
-    `x1 cent y1` reads "mille cent" as 1000 * 100). Any other word that means a value alone
-    is added by the rule that adds parts, so a rule that adds it (`y1 cinq -> [y1] + 5`)
-    only memorises.
+    A constant term is a product of two or more (`quatre vingt y1 -> 80 + [y1]`), or the
+    ``leading`` value of a word the rule starts with that means nothing alone but looks like
+    an inflection (Spanish `ciento y1 -> 100 + [y1]`). A word that means a value alone is
+    added by the rule that adds parts, so a rule that adds it (`y1 cinq -> [y1] + 5`,
+    `doscientos y1 -> [y1] + 200`) only memorises; a base said alone that must be read
+    before a multiplying rule (`mille y1 -> [y1] + 1000`) comes with that rule instead.
     """
-    factors = [(v, False) for v in own] + [(v, True) for v in guessed]
-    products = {(1, 0, False)}
-    for value, guess in factors:
-        products |= {(p * value, n + 1, g or guess) for p, n, g in products}
-    scales = {p for p, _, _ in products}
-    constants = {p for p, n, g in products if n >= 2 or (n == 1 and g)}
-    if leading is not None:
-        constants.add(leading)
+    products = {(1, 0)}
+    for value in [*own, *guessed]:
+        products |= {(p * value, n + 1) for p, n in products}
+    scales = {p for p, _ in products}
+    constants = {p for p, n in products if n >= 2} | set(leading)
     return scales, constants
 
 
