@@ -10,11 +10,13 @@ The enumerator grows a program one rule at a time (a beam over rule lists), in o
    anchor-free ``u1 u2``, ``u1 x1`` and ``x1 u1``. Each binding cuts the example into
    sub-demonstrations (the gaps), which the current rules interpret; the right-hand side is
    then read off the output by segmenting it into sub-values ``[v]``, copies ``v`` and
-   literal tokens (sequence algebra, every variable used), or solved for with Z3 as a sum
-   of ``[v] * ?`` terms (integer algebra).
+   literal tokens (sequence algebra, every variable used), or, in the integer algebra, made
+   a sum of ``[v] * k`` terms whose constants the rule's words name, or that Z3 fits when
+   they name none (``metarlm.integer_rules``).
 3. Cuts. The rules already learned cut a failing example top-down into the span they cannot
    read yet and the output it must have (``metarlm.decompose``): "jump left twice after
-   walk" yields "jump left -> I_TURN_LEFT I_JUMP", from which step 2 reads ``u1 u2``.
+   walk" yields "jump left -> I_TURN_LEFT I_JUMP", from which step 2 reads ``u1 u2``;
+   "cinq cent quatre vingts" (580) yields "quatre vingts -> 80".
 4. Abduction. A word no rule covers gets a sketch ``w -> ? ...`` whose holes Z3 fills from
    the examples that mention it (the one-shot case: background rules plus one example); the
    words abduced in one step are also tried all together. A word may only mean tokens that
@@ -38,6 +40,13 @@ from dataclasses import dataclass, field, replace
 from metarlm.abduction import abduce
 from metarlm.demo import Example
 from metarlm.dsl import Call, Const, Copy, Hole, LhsItem, Program, Rule, Token, Var, Word
+from metarlm.integer_rules import (
+    base_guards,
+    fitted_rules,
+    grounded_rules,
+    inflection_kept,
+    word_values,
+)
 from metarlm.interp import Ok, evaluate
 from metarlm.revise import precedence_order, repairs
 from metarlm.rule_prior import (
@@ -45,23 +54,18 @@ from metarlm.rule_prior import (
     cooccurring,
     inversions,
     is_primitive,
-    named_values,
     narrowness,
     plausible,
     positions,
     prior_cost,
     scale,
     size,
-    stem_values,
 )
 from metarlm.templates import (
     bindings,
     call_patterns,
-    grounded_rhs,
-    int_shapes,
     known_parts,
     lhs_templates,
-    normal,
     segmentations,
 )
 
@@ -152,6 +156,7 @@ class Enumerator:
         self.kinds = kinds
         self.seen: set[tuple[bool, ...] | tuple[Rule, ...]] = set()
         self.cooccur = cooccurring(self.examples) if algebra == "seq" else {}
+        self.shown = {w for e in self.examples for w in e.input}
 
     @property
     def _per_step(self) -> int:
@@ -317,7 +322,7 @@ class Enumerator:
             bundles[tuple(abduced.values())] = None
         for k, ex in enumerate(failing[: self._per_step] + self._cuts(current, failing)):
             if len(ex.input) == 1:  # a word's meaning, read off a cut
-                if self._inflection_kept(current, _word_meaning(ex)):
+                if self.algebra == "seq" or inflection_kept(current, _word_meaning(ex)):
                     bundles.setdefault((_word_meaning(ex),), None)
                 continue
             # Z3 fits (seconds on number words) for the first few failing examples only
@@ -404,7 +409,7 @@ class Enumerator:
         else:
             for rule in self._int_rules(state, lhs, values, ex, fit):
                 yield (rule,)
-                guards = self._base_guards(current, rule)
+                guards = base_guards(current, rule, self.shown) if "y" in self.kinds else ()
                 if guards:
                     yield guards + (rule,)
 
@@ -456,126 +461,24 @@ class Enumerator:
         """Integer right-hand sides for ``lhs`` that give ``ex`` its value.
 
         When every word of ``lhs`` names a value (its own, or that of the word it inflects),
-        the constants are what the words name (``rule_prior.named_values``), so one example
-        is evidence enough; otherwise, or when those give nothing for an inflection's guess,
-        Z3 fits constants the examples pin down (``_fitted_rules``) if ``fit`` is set.
+        the constants are what the words name (``integer_rules.grounded_rules``), so one
+        example is evidence enough; otherwise, or when those give nothing for an
+        inflection's guess, Z3 fits constants the examples pin down if ``fit`` is set.
         """
         if any(isinstance(v, Var) and v not in values for v in lhs):
             return  # every part of a number counts: no rule may ignore a word it binds
         current = self.program(state.learned)
         if not known_parts(current, lhs, ex.input):
             return
-        named = self._named(current, lhs)
+        named = word_values(current, lhs)
         found = False
         if named is not None:
-            variables = [v for v in lhs if isinstance(v, Var)]
-            scales, constants = named_values(*named)
-            for rhs in grounded_rhs(variables, values, ex.output,  # type: ignore[arg-type]
-                                    scales, constants):
+            for rule in grounded_rules(lhs, values, ex.output, named):  # type: ignore[arg-type]
                 found = True
-                yield normal(Rule(lhs, rhs))
+                yield rule
         if fit and (named is None or (named[1] and not found)):
-            yield from self._fitted_rules(state, lhs, ex)
-
-    def _base_guards(self, current: Program, rule: Rule) -> tuple[Rule, ...]:
-        """Rules that read a larger base said alone first (`mille y1 -> [y1] + 1000`), for a
-        rule that multiplies the part it starts with (`x1 cent y1 -> [x1] * 100 + [y1]`).
-
-        A multiplier is smaller than its base, but ordered choice would let the new rule read
-        "mille cent" as 1000 * 100: the two go in together, and pruning drops what no
-        example needs.
-        """
-        first = rule.lhs[0]
-        factor = next((it.scale for it in rule.rhs if isinstance(it, Call) and it.var == first
-                       and isinstance(it.scale, int)), 1)
-        if not isinstance(first, Var) or factor <= 1 or "y" not in self.kinds:
-            return ()
-        shown = {w for e in self.examples for w in e.input}
-        y1 = Var("y", 1)
-        guards = []
-        for r in current.rules:
-            if (is_primitive(r) and len(r.lhs) == 1 and len(r.rhs) == 1
-                    and isinstance(r.rhs[0], Const) and r.rhs[0].value > factor
-                    and r.lhs[0].text in shown):  # type: ignore[union-attr]
-                guard = Rule((r.lhs[0], y1), (Call(y1), r.rhs[0]))
-                if guard not in current.rules:
-                    guards.append(guard)
-        return tuple(guards)
-
-    def _named(self, current: Program, lhs: tuple[LhsItem, ...]
-               ) -> tuple[list[int], list[int], list[int]] | None:
-        """The values of the words of ``lhs``: their own, those guessed for words that look
-        like an inflection of a known one (``rule_prior.stem_values``), and those guessed for
-        the word ``lhs`` starts with; None when a word has neither."""
-        lexicon = {r.lhs[0].text: r.rhs[0].value for r in current.rules  # type: ignore[union-attr]
-                   if is_primitive(r) and len(r.lhs) == 1 and len(r.rhs) == 1
-                   and isinstance(r.rhs[0], Const)}
-        own: list[int] = []
-        guessed: list[int] = []
-        leading: list[int] = []
-        for k, word in enumerate(it.text if isinstance(it, Word) else None for it in lhs):
-            if word is None:
-                continue
-            result = evaluate(current, (word,))
-            if isinstance(result, Ok):
-                own.append(result.value)  # type: ignore[arg-type]
-                continue
-            stems = stem_values(word, lexicon)
-            if not stems:
-                return None
-            guessed.extend(stems)
-            if k == 0:
-                leading.extend(stems)
-        return own, guessed, leading
-
-    def _fitted_rules(self, state: _State, lhs: tuple[LhsItem, ...],
-                      ex: Example) -> Iterator[Rule]:
-        """Integer right-hand sides whose constants the examples determine uniquely (Z3).
-
-        The sketch is tried at each place among the learned rules (precedence changes which
-        examples it sees); the constants must be pinned down by more examples than holes.
-        When the examples it applies to disagree (Italian `due cento` is 200, not 2 + 100,
-        until a rule for `cento` comes first), those as long as ``ex`` are fitted instead, then
-        ``ex`` alone; the scorer then counts what such a rule explains.
-        """
-        from metarlm.holes import fill_all
-
-        current = self.program(state.learned)
-        applicable = [e for e in self.examples if known_parts(current, lhs, e.input)]
-        known = [v for v in lhs if isinstance(v, Var)]
-        alike = [e for e in applicable if len(e.input) == len(ex.input)]
-        # each group strictly smaller than the one before (a group fitted again fits no better)
-        groups = [g for g, bigger in ((applicable, None), (alike, applicable), ([ex], alike))
-                  if bigger is None or len(g) < len(bigger)]
-        fitted: set[Rule] = set()
-        for shape in int_shapes(known):
-            sketch = Rule(lhs, shape)
-            holes = Program((sketch,), "int").holes()
-            if len(applicable) <= holes:
-                continue  # constants fitted to as many examples as they are predict nothing
-            # Filled at the outermost place and at the innermost: the constants fitted where
-            # the rule nests wrongly (`x1 thousand x2` under `x1 hundred and x2`) differ from
-            # the right ones, and the scorer then places both where they do best. (Every
-            # place in between was measured to cost 2-3x the time for no better programs.)
-            places = positions(state.learned, sketch)
-            for pos in dict.fromkeys([places[-1], places[0]]):
-                if self.budget.exhausted():
-                    return
-                learned = state.learned[:pos] + (sketch,) + state.learned[pos:]
-                for group in groups:
-                    if len(group) <= holes:
-                        break
-                    solutions = fill_all(self.program(learned), group, limit=2)
-                    self.budget.candidates += 1
-                    # Two solutions: the examples do not pin the constants down, and a guess
-                    # would only memorise; the sketch waits until more is explained.
-                    if len(solutions) == 1:
-                        rule = normal(solutions[0].rules[len(self.background) + pos])
-                        if rule not in fitted:
-                            fitted.add(rule)
-                            yield rule
-                    if solutions:
-                        break
+            yield from fitted_rules(self.background, state.learned, lhs, ex, self.examples,
+                                    self.budget)
 
     def _abduce(self, current: Program, ex: Example) -> Iterator[Rule]:
         """Meanings for the words of ``ex`` no rule reads (``metarlm.abduction.abduce``); in
@@ -583,13 +486,7 @@ class Enumerator:
         that one does (`vingts -> 20`, never a value fitted by rote such as `vingts -> 76`)."""
         lengths = range(self.config.max_hole_tokens + 1) if self.algebra == "seq" else (1,)
         yield from (rule for rule in abduce(current, ex, self.examples, lengths, self.budget)
-                    if self._inflection_kept(current, rule))
-
-    def _inflection_kept(self, current: Program, rule: Rule) -> bool:
-        """False for an integer word meaning other than the one its look-alike words have."""
-        named = self._named(current, rule.lhs) if self.algebra == "int" else None
-        return named is None or all(isinstance(c, Const) and c.value in named_values(*named)[1]
-                                    for c in rule.rhs)
+                    if self.algebra == "seq" or inflection_kept(current, rule))
 
 
 def _word_meaning(ex: Example) -> Rule:

@@ -7,7 +7,6 @@ variables alone, spelled-out tokens, empty words); ``narrowness`` and ``inversio
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 from metarlm.demo import Example
@@ -99,44 +98,6 @@ def scale(rule: Rule) -> int:
     """The largest constant factor of the rule's calls (1 when none)."""
     return max((it.scale for it in rule.rhs if isinstance(it, Call) and isinstance(it.scale, int)),
                default=1)
-
-
-def named_values(own: Sequence[int], guessed: Sequence[int] = (),
-                 leading: Sequence[int] = ()) -> tuple[set[int], set[int]]:
-    """The scales and the constant terms an integer rule with words of these values may use.
-
-    A scale is 1 or a product of some of the values (`x1 cent mille y1 -> [x1] * 100000`).
-    A constant term is a product of two or more (`quatre vingt y1 -> 80 + [y1]`), or the
-    ``leading`` value of a word the rule starts with that means nothing alone but looks like
-    an inflection (Spanish `ciento y1 -> 100 + [y1]`). A word that means a value alone is
-    added by the rule that adds parts, so a rule that adds it (`y1 cinq -> [y1] + 5`,
-    `doscientos y1 -> [y1] + 200`) only memorises; a base said alone that must be read
-    before a multiplying rule (`mille y1 -> [y1] + 1000`) comes with that rule instead.
-    """
-    products = {(1, 0)}
-    for value in [*own, *guessed]:
-        products |= {(p * value, n + 1) for p, n in products}
-    scales = {p for p, _ in products}
-    constants = {p for p, n in products if n >= 2} | set(leading)
-    return scales, constants
-
-
-STEM = 3  # letters an inflected word shares with the word it inflects, at least
-STEM_TAIL = 2  # letters the known word may have past the shared stem, at most
-ENDING = 3  # letters the inflected word may have past the shared stem, at most
-
-
-def stem_values(word: str, lexicon: dict[str, int]) -> set[int]:
-    """Values of known words that ``word`` looks like an inflection of: French `cents` and
-    `vingts` (plural of `cent`, `vingt`), Italian `mila` (`mille`), Spanish `ciento`; not
-    compounds such as Esperanto `milcent` (1100, not `mil`)."""
-    out = set()
-    for known, value in lexicon.items():
-        shared = len(os.path.commonprefix([word, known]))
-        if (known != word and shared >= STEM and len(known) - shared <= STEM_TAIL
-                and len(word) - shared <= ENDING):
-            out.add(value)
-    return out
 
 
 def cooccurring(examples: Sequence[Example]) -> dict[str, set[str]]:

@@ -139,23 +139,6 @@ def int_shapes(known: list[Var]) -> Iterator[tuple[RhsItem, ...]]:
                     yield _number_holes(tuple(terms) + ((Hole(0),) if with_const else ()))
 
 
-def grounded_rhs(variables: Sequence[Var], values: dict[Var, object], output: int,
-                 scales: set[int], constants: set[int]) -> Iterator[tuple[RhsItem, ...]]:
-    """Integer right-hand sides using every variable, with scales from ``scales`` and a
-    constant term from ``constants`` (or none), that give ``output`` from the ``values``.
-
-    A part multiplied by k is worth less than k (a multiplier is smaller than its base:
-    "quatre vingt" is 4 * 20, not 20 * 4), so `quatre y1 -> [y1] * 4` is never proposed.
-    """
-    for ks in itertools.product(sorted(scales), repeat=len(variables)):
-        if any(k > 1 and values[v] >= k for v, k in zip(variables, ks)):  # type: ignore[operator]
-            continue
-        rest = output - sum(values[v] * k for v, k in zip(variables, ks))  # type: ignore[operator]
-        if rest == 0 or rest in constants:
-            calls = tuple(Call(v) if k == 1 else Call(v, k) for v, k in zip(variables, ks))
-            yield calls + ((Const(rest),) if rest or not calls else ())
-
-
 def _number_holes(rhs: tuple[RhsItem, ...]) -> tuple[RhsItem, ...]:
     out, k = [], 0
     for item in rhs:

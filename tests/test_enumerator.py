@@ -291,23 +291,3 @@ def test_no_rule_adds_a_word_that_means_a_value_alone() -> None:
     assert "quatre vingt y1 -> [y1] + 80" in _proposed(enum, "", "quatre vingt y1",
                                                        "quatre vingt cinq", 85)
 
-
-def test_a_larger_base_said_alone_is_read_before_a_rule_that_multiplies() -> None:
-    # `x1 cent y1` alone would read "mille cent" as 1000 * 100: `mille y1` comes with it
-    enum = Enumerator([Example(("mille", "cent"), 1100), Example(("cinq", "cent"), 500)],
-                      parse_program("cinq -> 5\ncent -> 100\nmille -> 1000", "numbers"),
-                      "int", Budget(seconds=30), kinds=frozenset("uxy"))
-    current = enum.program(())
-    rule = parse_program("x1 cent y1 -> [x1] * 100 + [y1]", "numbers").rules[0]
-    assert [print_rule(r, "int") for r in enum._base_guards(current, rule)] == [
-        "mille y1 -> [y1] + 1000"]
-    adding = parse_program("y1 u1 -> [y1] + [u1]", "numbers").rules[0]
-    assert enum._base_guards(current, adding) == ()
-
-
-def test_an_inflection_is_not_abduced_a_value_by_rote() -> None:
-    enum = _french()
-    current = enum.program(parse_program("u1 x1 -> [u1] + [x1]", "numbers").rules)
-    assert enum._inflection_kept(current, parse_program("vingts -> 20", "numbers").rules[0])
-    assert not enum._inflection_kept(current, parse_program("vingts -> 76", "numbers").rules[0])
-    assert enum._inflection_kept(current, parse_program("et -> 0", "numbers").rules[0])

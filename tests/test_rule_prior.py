@@ -6,13 +6,11 @@ from metarlm.dsl import parse_program
 from metarlm.rule_prior import (
     inversions,
     is_primitive,
-    named_values,
     narrowness,
     positions,
     prior_cost,
     scale,
     size,
-    stem_values,
 )
 
 
@@ -66,23 +64,3 @@ def test_a_word_means_only_tokens_every_example_showing_it_has() -> None:
     assert not plausible((run, thrice), cooccur)
     assert plausible((run,), cooccur) and plausible((empty,), cooccur)
 
-
-def test_constants_are_what_the_words_name() -> None:
-    scales, constants = named_values([4, 20])  # "quatre vingt"
-    assert scales == {1, 4, 20, 80}
-    assert constants == {80}  # a word alone is added by the rule that adds parts
-    assert named_values([100])[1] == set()  # no `y1 cent -> [y1] + 100`
-    # `ciento y1 -> 100 + [y1]`: a look-alike of `cien` that starts the rule, not elsewhere
-    assert named_values([], guessed=[100], leading=[100]) == ({1, 100}, {100})
-    assert named_values([], guessed=[100]) == ({1, 100}, set())
-
-
-def test_inflections_mean_what_the_word_they_inflect_means() -> None:
-    lexicon = {"cent": 100, "vingt": 20, "mille": 1000, "mil": 1000, "cinq": 5,
-               "двенадцать": 12, "двести": 200}
-    assert stem_values("cents", lexicon) == {100}
-    assert stem_values("vingts", lexicon) == {20}
-    assert stem_values("mila", lexicon) == {1000}  # Italian plural of mille
-    assert stem_values("milcent", lexicon) == set()  # a compound (1100), not an inflection
-    assert stem_values("две", lexicon) == set()  # shares a beginning with longer words only
-    assert stem_values("cinq", lexicon) == set()  # a word is no inflection of itself

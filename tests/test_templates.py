@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metarlm.dsl import Call, Const, Copy, Program, Rule, Token, Var, Word
+from metarlm.dsl import Call, Copy, Program, Rule, Token, Var, Word
 from metarlm.interp import Ok, evaluate
 from metarlm.templates import int_shapes, lhs_templates, segmentations
 
@@ -57,19 +57,3 @@ def test_a_head_or_tail_word_and_the_rest() -> None:
     assert (Var("u", 1), Var("u", 2)) not in three  # two single words only fit two words
     assert {(u1, x1), (Var("u", 1), Var("u", 2))} <= set(lhs_templates(["venti", "uno"]))
 
-
-def test_grounded_right_hand_sides_need_no_solver() -> None:
-    from metarlm.templates import grounded_rhs
-
-    x1, y1 = Var("x", 1), Var("y", 1)
-    # "cinq cent quatre vingts" = 580 with x1 = cinq (5) and y1 = quatre vingts (80)
-    found = list(grounded_rhs([x1, y1], {x1: 5, y1: 80}, 580, {1, 100}, set()))
-    assert found == [(Call(x1, 100), Call(y1))]
-    # a multiplier is smaller than its base: 20 * 4 is never read as [x1] * 4
-    u1 = Var("u", 1)
-    assert list(grounded_rhs([u1], {u1: 20}, 80, {1, 4}, set())) == []
-    assert list(grounded_rhs([u1], {u1: 4}, 80, {1, 20}, set())) == [(Call(u1, 20),)]
-    # the constant term comes from the allowed constants only
-    assert list(grounded_rhs([y1], {y1: 5}, 1005, {1, 1000}, {1000})) == [
-        (Call(y1), Const(1000))]
-    assert list(grounded_rhs([y1], {y1: 5}, 1005, {1, 1000}, set())) == []
