@@ -35,17 +35,12 @@ def span_values(program: Program, words: Sequence[str]) -> dict[Span, Value | No
 
 
 def invert(rule: Rule, binding: dict[Var, Span], values: dict[Span, Value | None],
-           words: Sequence[str], output: Value) -> tuple[Span, Value] | None:
+           words: Sequence[str], output: tuple[str, ...]) -> tuple[Span, Value] | None:
     """The span and value that one unknown ``[v]`` of ``rule`` must have for ``output``.
 
     Every other part of the right-hand side must be known (a token, a copy, an understood
     span); the unknown part may occur k times, each a k-th of what the rest leaves over.
-    In the integer algebra the unknown part is what the rest leaves over, divided by its
-    scale: `x1 cent y1 -> [x1] * 100 + [y1]` cuts "cinq cent quatre vingts" (580) at
-    "quatre vingts", which must be 80.
     """
-    if isinstance(output, int):
-        return _invert_sum(rule, binding, values, output)
     def known(item: object) -> tuple[str, ...] | None:
         if isinstance(item, Token):
             return (item.text,)
@@ -79,33 +74,47 @@ def invert(rule: Rule, binding: dict[Var, Span], values: dict[Span, Value | None
     return binding[var], value  # type: ignore[return-value]
 
 
-def _invert_sum(rule: Rule, binding: dict[Var, Span], values: dict[Span, Value | None],
-                output: int) -> tuple[Span, int] | None:
-    """``invert`` in the integer algebra: the one unknown part of a sum of terms."""
-    unknown: set[Var] = set()
-    rest, scale = output, 0
+def invert_sum(rule: Rule, binding: dict[Var, Span], values: dict[Span, Value | None],
+               output: int) -> list[tuple[Span, int]]:
+    """``invert`` in the integer algebra: the spans and values parts must have for ``output``.
+
+    The one part with no value is what the rest leaves over, divided by its scale: `x1 cent
+    y1 -> [x1] * 100 + [y1]` cuts "cinq cent quatre vingts" (580) at "quatre vingts", which
+    must be 80. When every part has a value but the sum is wrong, each part in turn is the
+    one to blame, where the others leave it a whole value: a span read wrongly ("seratus
+    delapan puluh delapan" read as (100 + 8) * 10 + 8) is cut like one not read at all.
+    """
+    terms: list[tuple[Var, int, int | None]] = []  # (variable, scale, value)
+    rest = output
     for item in rule.rhs:
         if isinstance(item, Const):
             rest -= item.value
             continue
         assert isinstance(item, Call) and isinstance(item.scale, int)
         s, e = binding[item.var]
-        known = 0 if s == e else values.get((s, e))
-        if known is None:
-            unknown.add(item.var)
-            scale += item.scale
-        else:
-            rest -= known * item.scale  # type: ignore[operator]
-    if len(unknown) != 1 or scale <= 0 or rest < 0 or rest % scale:
-        return None
-    return binding[unknown.pop()], rest // scale
+        terms.append((item.var, item.scale, 0 if s == e else values.get((s, e))))  # type: ignore[arg-type]
+    unknown = {v for v, _, value in terms if value is None}
+    if len(unknown) > 1:
+        return []
+    if not unknown:
+        if sum(k * value for _, k, value in terms) == rest:  # type: ignore[operator]
+            return []  # the rule already gives the output: nothing to cut
+        unknown = {v for v, _, _ in terms if binding[v][0] < binding[v][1]}
+    cuts = []
+    for var in sorted(unknown, key=str):
+        scale = sum(k for v, k, _ in terms if v == var)
+        left = rest - sum(k * value for v, k, value in terms if v != var)  # type: ignore[operator]
+        if scale > 0 and left >= 0 and left % scale == 0:
+            cuts.append((binding[var], left // scale))
+    return cuts
 
 
 def sub_demos(program: Program, example: Example, depth: int = 3) -> list[Example]:
     """Sub-demonstrations of ``example`` cut at the program's rules, ``depth`` cuts deep.
 
     Each sub-demonstration is a span of the example's input that the program does not
-    interpret yet, with the output the cut says it must have.
+    interpret yet (or, in the integer algebra, interprets wrongly), with the output the cut
+    says it must have.
     """
     words = example.input
     if len(words) < 2:
@@ -118,15 +127,17 @@ def sub_demos(program: Program, example: Example, depth: int = 3) -> list[Exampl
         for rule in rules:
             for binding in bindings(rule.lhs, words[start:end]):
                 shifted = {v: (s + start, e + start) for v, (s, e) in binding.items()}
-                got = invert(rule, shifted, values, words, output)
-                if got is None:
-                    continue
-                (s, e), value = got
-                sub = Example(tuple(words[s:e]), value)
-                if sub not in found:
-                    found[sub] = None
-                    if left > 1 and e - s > 1:
-                        cut(s, e, value, left - 1)
+                if isinstance(output, int):
+                    got = invert_sum(rule, shifted, values, output)
+                else:
+                    one = invert(rule, shifted, values, words, output)
+                    got = [] if one is None else [one]  # type: ignore[list-item]
+                for (s, e), value in got:
+                    sub = Example(tuple(words[s:e]), value)
+                    if sub not in found:
+                        found[sub] = None
+                        if left > 1 and e - s > 1:
+                            cut(s, e, value, left - 1)
 
     cut(0, len(words), example.output, depth)
     return list(found)

@@ -42,6 +42,7 @@ from metarlm.demo import Example
 from metarlm.dsl import Call, Const, Copy, Hole, LhsItem, Program, Rule, Token, Var, Word
 from metarlm.integer_rules import (
     base_guards,
+    bases_first,
     fitted_rules,
     grounded_rules,
     inflection_kept,
@@ -222,11 +223,13 @@ class Enumerator:
         return learned
 
     def _by_precedence(self, learned: tuple[Rule, ...]) -> tuple[Rule, ...]:
-        """The rules in precedence order (``revise.precedence_order``) if the demonstration
-        still holds in that order, else as they are."""
-        if self.algebra != "seq":
-            return learned
-        ordered = precedence_order(self.program(learned), learned, self.examples)
+        """The rules in precedence order (``revise.precedence_order``; integer algebra:
+        ``integer_rules.bases_first``) if the demonstration still holds in that order, else
+        as they are."""
+        if self.algebra == "seq":
+            ordered = precedence_order(self.program(learned), learned, self.examples)
+        else:
+            ordered = bases_first(learned)
         if ordered != learned and all(self._score([ordered])[0].verdicts):
             return ordered
         return learned

@@ -40,12 +40,12 @@ def named_values(own: Sequence[int], guessed: Sequence[int] = (),
     """The scales and the constant terms an integer rule with words of these values may use.
 
     A scale is 1 or a product of some of the values (`x1 cent mille y1 -> [x1] * 100000`).
-    A constant term is a product of two or more (`quatre vingt y1 -> 80 + [y1]`), or the
-    ``leading`` value of a word the rule starts with that means nothing alone but looks like
-    an inflection (Spanish `ciento y1 -> 100 + [y1]`). A word that means a value alone is
-    added by the rule that adds parts, so a rule that adds it (`y1 cinq -> [y1] + 5`,
-    `doscientos y1 -> [y1] + 200`) only memorises; a base said alone that must be read
-    before a multiplying rule (`mille y1 -> [y1] + 1000`) comes with that rule instead.
+    A constant term is a product of two or more (`quatre vingt y1 -> 80 + [y1]`), or a
+    ``leading`` value: that of a base said alone at the start of the rule (Indonesian
+    `seratus y1 -> [y1] + 100`), or of a word there that means nothing alone but looks like
+    an inflection (Spanish `ciento y1 -> 100 + [y1]`). Any other word that means a value
+    alone is added by the rule that adds parts, so a rule that adds it (`y1 cinq -> [y1] +
+    5`, `doscientos y1 -> [y1] + 200`) only memorises.
     """
     products = {(1, 0)}
     for value in [*own, *guessed]:
@@ -75,10 +75,20 @@ def lexicon(program: Program) -> dict[str, int]:
             and isinstance(r.rhs[0], Const)}
 
 
+def is_base(value: int) -> bool:
+    """A hundred, a thousand, a myriad...: a power of ten from 100 up."""
+    if value < 100:
+        return False
+    while value % 10 == 0:
+        value //= 10
+    return value == 1
+
+
 def word_values(current: Program, lhs: tuple[LhsItem, ...]) -> WordValues | None:
     """The values of the words of ``lhs``: their own, those guessed for words that look like
-    an inflection of a known one, and those guessed for the word ``lhs`` starts with; None
-    when a word has neither."""
+    an inflection of a known one, and the leading ones: the value of the word ``lhs`` starts
+    with, if guessed or a base (Indonesian `seratus y1 -> [y1] + 100`); None when a word
+    has neither."""
     known = lexicon(current)
     own: list[int] = []
     guessed: list[int] = []
@@ -89,6 +99,8 @@ def word_values(current: Program, lhs: tuple[LhsItem, ...]) -> WordValues | None
         result = evaluate(current, (item.text,))
         if isinstance(result, Ok):
             own.append(result.value)  # type: ignore[arg-type]
+            if k == 0 and is_base(result.value):  # type: ignore[arg-type]
+                leading.append(result.value)  # type: ignore[arg-type]
             continue
         stems = stem_values(item.text, known)
         if not stems:
@@ -151,6 +163,21 @@ def base_guards(current: Program, rule: Rule, shown: set[str]) -> tuple[Rule, ..
     guards = [Rule((Word(word), y1), (Call(y1), Const(value)))
               for word, value in lexicon(current).items() if value > factor and word in shown]
     return tuple(g for g in guards if g not in current.rules)
+
+
+def bases_first(learned: tuple[Rule, ...]) -> tuple[Rule, ...]:
+    """The rules with those that read a base said alone (`千 y1 -> [y1] + 1000`) moved, the
+    larger bases first, right after the one-word rules: a multiplier is smaller than its
+    base, so "千 四 百" is 1000 + 400, never read by `y1 百 x1` as (1000 + 4) * 100."""
+    def base(rule: Rule) -> int:
+        if len(rule.lhs) != 2 or not isinstance(rule.lhs[0], Word):
+            return 0
+        consts = [it.value for it in rule.rhs if isinstance(it, Const)]
+        return consts[0] if len(consts) == 1 and is_base(consts[0]) else 0
+
+    n = sum(map(is_primitive, learned))
+    alone = sorted((r for r in learned[n:] if base(r)), key=base, reverse=True)
+    return learned[:n] + tuple(alone) + tuple(r for r in learned[n:] if not base(r))
 
 
 def fitted_rules(background: Program, learned: tuple[Rule, ...], lhs: tuple[LhsItem, ...],

@@ -91,3 +91,17 @@ def test_integer_cut_leaves_what_the_rest_does_not_explain() -> None:
     words = ("quatre", "vingts", "cent", "cinq")
     assert sub_demos(program, Example(words, 8005)) == [Example(("quatre", "vingts"), 80)]
     assert sub_demos(program, Example(words, 8006)) == []
+
+
+def test_integer_cut_at_a_span_read_wrongly() -> None:
+    # "seratus delapan puluh delapan" is read (100 + 8) * 10 + 8 = 1088 by `y1 puluh y2`;
+    # the thousands rule still says it must be 188, and that is a cut too
+    program = parse_program("seratus -> 100\nsembilan -> 9\ndelapan -> 8\n"
+                            "y1 ribu y2 -> [y1] * 1000 + [y2]\ny1 puluh y2 -> [y1] * 10 + [y2]\n"
+                            "u1 u2 -> [u1] + [u2]", "numbers")
+    words = tuple("sembilan ribu seratus delapan puluh delapan".split())
+    assert evaluate(program, words) == Ok(10088)
+    subs = sub_demos(program, Example(words, 9188))
+    assert Example(tuple("seratus delapan puluh delapan".split()), 188) in subs
+    # the part blamed must be left a whole value: 9 thousands is not what is wrong
+    assert all(sub.input != ("sembilan",) for sub in subs)

@@ -287,7 +287,9 @@ def test_an_inflected_base_is_read_from_one_example() -> None:
 def test_no_rule_adds_a_word_that_means_a_value_alone() -> None:
     enum = _french()
     assert _proposed(enum, "", "y1 cinq", "quatre cinq", 9) == []  # `u1 x1` adds parts
-    assert _proposed(enum, "", "mille y1", "mille cinq", 1005) == []
+    assert _proposed(enum, "", "vingt y1", "vingt cinq", 25) == []
+    # a base said alone may (it must be read before `x1 cent y1` reads "mille cent")
+    assert _proposed(enum, "", "mille y1", "mille cinq", 1005) == ["mille y1 -> [y1] + 1000"]
     assert "quatre vingt y1 -> [y1] + 80" in _proposed(enum, "", "quatre vingt y1",
                                                        "quatre vingt cinq", 85)
 

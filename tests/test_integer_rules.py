@@ -68,3 +68,22 @@ def test_an_inflection_is_not_abduced_a_value_by_rote() -> None:
 
     assert kept("vingts -> 20") and not kept("vingts -> 76")
     assert kept("et -> 0")  # a word that looks like no other is free
+
+
+def test_bases_are_powers_of_ten_from_a_hundred() -> None:
+    from metarlm.integer_rules import is_base
+
+    assert [v for v in (10, 20, 100, 200, 1000, 1100, 10_000) if is_base(v)] == [
+        100, 1000, 10_000]
+    # a base said alone may start a rule that adds it (Indonesian `seratus y1`), not any word
+    assert named_values([100], leading=[100])[1] == {100}
+
+
+def test_larger_bases_said_alone_are_read_first() -> None:
+    from metarlm.integer_rules import bases_first
+
+    learned = parse_program("y1 百 x1 -> [y1] * 100 + [x1]\n百 y1 -> [y1] + 100\n"
+                            "千 y1 -> [y1] + 1000\nu1 u2 -> [u1] + [u2]", "numbers").rules
+    assert [print_rule(r, "int") for r in bases_first(learned)] == [
+        "千 y1 -> [y1] + 1000", "百 y1 -> [y1] + 100", "y1 百 x1 -> [y1] * 100 + [x1]",
+        "u1 u2 -> [u1] + [u2]"]
