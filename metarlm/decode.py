@@ -434,7 +434,8 @@ def _encode(model: Any, encoder_ids: Sequence[int] | torch.Tensor) -> torch.Tens
     """The encoder's last hidden states for one episode, shape (1, length, d_model)."""
     import torch
 
-    ids = torch.as_tensor(encoder_ids, dtype=torch.long).reshape(1, -1)
+    device = next(model.parameters()).device
+    ids = torch.as_tensor(encoder_ids, dtype=torch.long).reshape(1, -1).to(device)
     return model.get_encoder()(input_ids=ids).last_hidden_state
 
 
@@ -449,8 +450,9 @@ def _decode_batch(model: Any, memory: torch.Tensor, constraint: ProgramConstrain
     seqs = [[BOS] for _ in range(rows)]
     logprob = [0.0] * rows
     live = list(range(rows))  # original row of each batch position
+    device = memory.device
     enc = memory.expand(rows, -1, -1)
-    prefix = torch.full((rows, 1), BOS, dtype=torch.long)
+    prefix = torch.full((rows, 1), BOS, dtype=torch.long, device=device)
     cache = None
     while live:
         step_ids = prefix[:, -1:] if use_cache else prefix
@@ -462,10 +464,11 @@ def _decode_batch(model: Any, memory: torch.Tensor, constraint: ProgramConstrain
             raise ValueError(f"the model's vocabulary has {logits.shape[-1]} ids, fewer than "
                              f"the {VOCAB_SIZE} of the program vocabulary")
         allowed = _mask_tensor([constraint.mask(states[r]) for r in live], logits.shape[-1])
-        logp = torch.log_softmax(logits.masked_fill(~allowed, float("-inf")), dim=-1)
+        logp = torch.log_softmax(logits.masked_fill(~allowed.to(device), float("-inf")), dim=-1)
         if temperature > 0:
-            probs = torch.softmax(logp / temperature, dim=-1)
-            choice = torch.multinomial(probs, 1, generator=gen)[:, 0]
+            # drawn on the CPU, where the generator lives: the same programs on any device
+            probs = torch.softmax(logp / temperature, dim=-1).cpu()
+            choice = torch.multinomial(probs, 1, generator=gen)[:, 0].to(device)
         else:
             choice = torch.argmax(logp, dim=-1)
         picked = logp.gather(1, choice[:, None])[:, 0].tolist()
@@ -478,9 +481,10 @@ def _decode_batch(model: Any, memory: torch.Tensor, constraint: ProgramConstrain
                 keep.append(pos)
         prefix = torch.cat([prefix, choice[:, None]], dim=1)
         if len(keep) < len(live):
-            live, enc, prefix = [live[p] for p in keep], enc[keep], prefix[keep]
+            index = torch.tensor(keep, dtype=torch.long, device=device)
+            live, enc, prefix = [live[p] for p in keep], enc[index], prefix[index]
             if cache is not None and keep:
-                cache.batch_select_indices(torch.tensor(keep, dtype=torch.long))
+                cache.batch_select_indices(index)
     return [Candidate(tuple(s), lp) for s, lp in zip(seqs, logprob)]
 
 

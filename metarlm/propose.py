@@ -138,11 +138,12 @@ class ModelProposer:
             target = encode_target(learned, view)
         except (KeyError, ValueError):
             return float("-inf")
+        device = next(self.model.parameters()).device
         with torch.inference_mode():
-            out = self.model(input_ids=torch.tensor([source]),
-                             decoder_input_ids=torch.tensor([target[:-1]]))
+            out = self.model(input_ids=torch.tensor([source], device=device),
+                             decoder_input_ids=torch.tensor([target[:-1]], device=device))
             logp = torch.log_softmax(out.logits[0].float(), dim=-1)
-            picked = logp.gather(1, torch.tensor(target[1:]).unsqueeze(1))
+            picked = logp.gather(1, torch.tensor(target[1:], device=device).unsqueeze(1))
         return float(picked.sum())
 
 
