@@ -20,6 +20,7 @@ under the mask, keeping the decoder's key/value cache; ``greedy_program`` takes 
 from __future__ import annotations
 
 import functools
+import inspect
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -446,6 +447,7 @@ def _decode_batch(model: Any, memory: torch.Tensor, constraint: ProgramConstrain
     import torch
     from transformers.modeling_outputs import BaseModelOutput
 
+    cache_arg = _cache_argument(type(model))
     states = [constraint.start()] * rows
     seqs = [[BOS] for _ in range(rows)]
     logprob = [0.0] * rows
@@ -457,8 +459,8 @@ def _decode_batch(model: Any, memory: torch.Tensor, constraint: ProgramConstrain
     while live:
         step_ids = prefix[:, -1:] if use_cache else prefix
         out = model(encoder_outputs=BaseModelOutput(last_hidden_state=enc),
-                    decoder_input_ids=step_ids, cache=cache, use_cache=use_cache)
-        cache = out.cache if use_cache else None
+                    decoder_input_ids=step_ids, use_cache=use_cache, **{cache_arg: cache})
+        cache = getattr(out, cache_arg) if use_cache else None
         logits = out.logits[:, -1, :].float()
         if logits.shape[-1] < VOCAB_SIZE:
             raise ValueError(f"the model's vocabulary has {logits.shape[-1]} ids, fewer than "
@@ -486,6 +488,14 @@ def _decode_batch(model: Any, memory: torch.Tensor, constraint: ProgramConstrain
             if cache is not None and keep:
                 cache.batch_select_indices(index)
     return [Candidate(tuple(s), lp) for s, lp in zip(seqs, logprob)]
+
+
+@functools.lru_cache(maxsize=8)
+def _cache_argument(model_class: type) -> str:
+    """The name under which the model's forward takes and returns its key/value cache:
+    ``cache`` in recent transformers, ``past_key_values`` in earlier 5.x releases."""
+    parameters = inspect.signature(model_class.forward).parameters
+    return "cache" if "cache" in parameters else "past_key_values"
 
 
 def _mask_tensor(masks: list[np.ndarray], width: int) -> torch.Tensor:

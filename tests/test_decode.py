@@ -383,3 +383,18 @@ def test_rejects_programs_longer_than_the_model_positions(model: Any) -> None:
     long = ProgramConstraint(load_domain("rules"), ("a",), ("A",), max_len=129)
     with pytest.raises(ValueError, match="positions"):
         sample_programs(model, ENCODER_IDS, long, 1)
+
+
+def test_the_cache_argument_of_earlier_and_later_transformers() -> None:
+    from metarlm.decode import _cache_argument
+
+    class Earlier:
+        def forward(self, decoder_input_ids=None, past_key_values=None, use_cache=None):  # type: ignore[no-untyped-def]
+            return None
+
+    class Later:
+        def forward(self, decoder_input_ids=None, cache=None, use_cache=None):  # type: ignore[no-untyped-def]
+            return None
+
+    assert _cache_argument(Earlier) == "past_key_values"
+    assert _cache_argument(Later) == "cache"
