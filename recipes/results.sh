@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The evaluation behind RESULTS.md: every suite, the four systems, the shipped checkpoints.
 #
-#     bash recipes/results.sh          # from the repository root; about 17 minutes on 2 cores
+#     bash recipes/results.sh          # from the repository root; about 11 minutes on 2 cores
 #
 # Budgets are the defaults of `metarlm eval` (200,000 candidates, 20 s and 512 model samples
 # per run) for every system. Four runs, so each suite family gets the seeds and truncations it
