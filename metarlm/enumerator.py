@@ -341,7 +341,7 @@ class Enumerator:
             prims = tuple(r for r in bundle if is_primitive(r))
             rules = [r for r in bundle if not is_primitive(r)]
             base = prims + state.learned  # new primitives go first
-            if len(rules) > 1:  # guards (`_base_guards`) right after the primitives
+            if len(rules) > 1:  # guards (`integer_rules.base_guards`) right after primitives
                 n = sum(map(is_primitive, base))
                 base = base[:n] + tuple(rules[:-1]) + base[n:]
             if rules:
