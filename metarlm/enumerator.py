@@ -479,7 +479,7 @@ class Enumerator:
             for rule in grounded_rules(lhs, values, ex.output, named):  # type: ignore[arg-type]
                 found = True
                 yield rule
-        if fit and (named is None or (named[1] and not found)):
+        if fit and (named is None or (named.guessed and not found)):
             yield from fitted_rules(self.background, state.learned, lhs, ex, self.examples,
                                     self.budget)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from metarlm.demo import Example
 from metarlm.dsl import Call, Const, LhsItem, Program, RhsItem, Rule, Var, Word
@@ -28,7 +28,14 @@ from metarlm.templates import int_shapes, known_parts, normal
 if TYPE_CHECKING:
     from metarlm.enumerator import Budget
 
-WordValues = tuple[list[int], list[int], list[int]]  # own, guessed, guessed for the first word
+
+class WordValues(NamedTuple):
+    """What the words of a left-hand side mean (``word_values``)."""
+
+    own: list[int]  # values of words a rule reads alone
+    guessed: list[int]  # values of the known words the others look like inflections of
+    leading: list[int]  # values the first word may add alone (a base, or a guessed one)
+
 
 STEM = 3  # letters an inflected word shares with the word it inflects, at least
 STEM_TAIL = 2  # letters the known word may have past the shared stem, at most
@@ -108,7 +115,7 @@ def word_values(current: Program, lhs: tuple[LhsItem, ...]) -> WordValues | None
         guessed.extend(stems)
         if k == 0:
             leading.extend(stems)
-    return own, guessed, leading
+    return WordValues(own, guessed, leading)
 
 
 def grounded_rhs(variables: Sequence[Var], values: dict[Var, object], output: int,
