@@ -110,7 +110,13 @@ def invert_sum(rule: Rule, binding: dict[Var, Span], values: dict[Span, Value | 
 
 
 def sub_demos(program: Program, example: Example, depth: int = 3) -> list[Example]:
-    """Sub-demonstrations of ``example`` cut at the program's rules, ``depth`` cuts deep.
+    """Sub-demonstrations of ``example`` cut at the program's rules (``cut_levels``)."""
+    return list(cut_levels(program, example, depth))
+
+
+def cut_levels(program: Program, example: Example, depth: int = 3) -> dict[Example, int]:
+    """Sub-demonstrations of ``example`` cut at the program's rules, up to ``depth`` cuts
+    deep, each with the number of cuts that gave it (1: cut out of the example itself).
 
     Each sub-demonstration is a span of the example's input that the program does not
     interpret yet (or, in the integer algebra, interprets wrongly), with the output the cut
@@ -121,7 +127,7 @@ def sub_demos(program: Program, example: Example, depth: int = 3) -> list[Exampl
         return []
     values = span_values(program, words)
     rules = [r for r in program.rules if not is_primitive(r)]  # those with variables
-    found: dict[Example, None] = {}
+    found: dict[Example, int] = {}
 
     def cut(start: int, end: int, output: Value, left: int) -> None:
         for rule in rules:
@@ -135,9 +141,9 @@ def sub_demos(program: Program, example: Example, depth: int = 3) -> list[Exampl
                 for (s, e), value in got:
                     sub = Example(tuple(words[s:e]), value)
                     if sub not in found:
-                        found[sub] = None
+                        found[sub] = depth - left + 1
                         if left > 1 and e - s > 1:
                             cut(s, e, value, left - 1)
 
     cut(0, len(words), example.output, depth)
-    return list(found)
+    return found

@@ -32,14 +32,13 @@ symbols. A complete program is put in precedence order where the examples allow 
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
-from metarlm.abduction import abduce
+from metarlm.abduction import abduce, joint
 from metarlm.demo import Example
-from metarlm.dsl import Call, Const, Copy, Hole, LhsItem, Program, Rule, Token, Var, Word
+from metarlm.dsl import Call, Const, Copy, LhsItem, Program, Rule, Token, Var, Word
 from metarlm.integer_rules import (
     base_guards,
     bases_first,
@@ -64,7 +63,6 @@ from metarlm.rule_prior import (
 )
 from metarlm.templates import (
     bindings,
-    call_patterns,
     known_parts,
     lhs_templates,
     segmentations,
@@ -158,6 +156,16 @@ class Enumerator:
         self.seen: set[tuple[bool, ...] | tuple[Rule, ...]] = set()
         self.cooccur = cooccurring(self.examples) if algebra == "seq" else {}
         self.shown = {w for e in self.examples for w in e.input}
+        self.sources: dict[Rule, str] = {}  # where each rule was first proposed
+
+    def origins(self, learned: Sequence[Rule]) -> dict[Rule, str]:
+        """Where each learned rule came from: the example or cut (with its level) it was
+        read off, abduction, a one-word example, or a revision of an earlier rule."""
+        return {r: self.sources.get(r, "a revision of a learned rule") for r in learned}
+
+    def _note(self, rules: Sequence[Rule], source: str) -> None:
+        for rule in rules:
+            self.sources.setdefault(rule, source)
 
     @property
     def _per_step(self) -> int:
@@ -279,6 +287,7 @@ class Enumerator:
         if copies:
             u1 = Var("u", 1)
             rules.append(Rule((u1,), (Copy(u1),)))
+        self._note(rules, "a one-word example")
         return rules
 
     def _paired_primitives(self, known: Sequence[Rule]) -> Iterator[Rule]:
@@ -303,7 +312,9 @@ class Enumerator:
             paired = [t for t in sorted(tokens) if t != word
                       and [t in out for out in outputs] == where]
             if len(paired) == 1:
-                yield Rule((Word(word),), (Token(paired[0]),))
+                rule = Rule((Word(word),), (Token(paired[0]),))
+                self._note([rule], "a word and a token shown in the same examples")
+                yield rule
 
     def _expand(self, state: _State) -> list[_State]:
         """Successor states: the state plus a bundle of new rules, strictly better.
@@ -320,18 +331,24 @@ class Enumerator:
         for ex in failing[: self.config.abduction_examples]:
             for rule in self._abduce(current, ex):
                 abduced.setdefault(rule.lhs, rule)
+                self._note([rule], f"abduced with Z3 from {_quoted(ex)}")
         bundles.update({(rule,): None for rule in abduced.values()})
         if len(abduced) > 1:
             bundles[tuple(abduced.values())] = None
-        for k, ex in enumerate(failing[: self._per_step] + self._cuts(current, failing)):
+        sources = [(ex, 0) for ex in failing[: self._per_step]] + self._cuts(current, failing)
+        for k, (ex, cuts) in enumerate(sources):
+            where = (f"level {cuts + 1}: read off "
+                     + (f"{_quoted(ex)}" if not cuts else f"the cut {_quoted(ex, True)}"))
             if len(ex.input) == 1:  # a word's meaning, read off a cut
                 if self.algebra == "seq" or inflection_kept(current, _word_meaning(ex)):
                     bundles.setdefault((_word_meaning(ex),), None)
+                    self._note([_word_meaning(ex)], where)
                 continue
             # Z3 fits (seconds on number words) for the first few failing examples only
             fit = k < min(self.config.examples_per_step, len(failing))
             for bundle in self._candidate_rules(state, ex, fit):
                 bundles.setdefault(bundle, None)
+                self._note(bundle, where)
                 if self.budget.exhausted():
                     break
         # Revisions in the sequence algebra only: an integer rule list's revisions cost Z3
@@ -365,15 +382,16 @@ class Enumerator:
                 out.append(cand)
         return out
 
-    def _cuts(self, current: Program, failing: Sequence[Example]) -> list[Example]:
+    def _cuts(self, current: Program, failing: Sequence[Example]) -> list[tuple[Example, int]]:
         """The shortest sub-demonstrations that cutting failing examples at the learned rules
-        gives, for spans no rule interprets yet."""
-        from metarlm.decompose import sub_demos
+        gives, for spans no rule interprets yet, each with how many cuts deep it lies."""
+        from metarlm.decompose import cut_levels
 
-        subs: dict[Example, None] = {}
+        subs: dict[Example, int] = {}
         for ex in failing[: self.config.cut_examples]:
-            subs.update(dict.fromkeys(sub_demos(current, ex)))
-        return sorted(subs, key=lambda e: len(e.input))[: self._per_step]
+            for sub, cuts in cut_levels(current, ex).items():
+                subs[sub] = min(cuts, subs.get(sub, cuts))
+        return sorted(subs.items(), key=lambda item: len(item[0].input))[: self._per_step]
 
     def _candidate_rules(self, state: _State, ex: Example,
                          fit: bool = True) -> Iterator[tuple[Rule, ...]]:
@@ -418,46 +436,10 @@ class Enumerator:
 
     def _joint(self, state: _State, lhs: tuple[LhsItem, ...],
                binding: dict[Var, tuple[int, int]], ex: Example) -> Iterator[tuple[Rule, ...]]:
-        """Joint abduction: new one-word primitives (holes) and a rule of calls, filled together.
-
-        ``turn left -> I_TURN_LEFT`` with neither word known gives ``u1 u2 -> [u2] [u1]``,
-        ``turn ->`` and ``left -> I_TURN_LEFT`` when the examples pin every hole down.
-        """
-        from metarlm.holes import fill_all
-
-        if self.algebra != "seq":
-            return
-        current = self.program(state.learned)
-        mentioned = {it.text for r in current.rules for it in r.lhs if isinstance(it, Word)}
-        new_words: list[str] = []
-        for s, e in binding.values():
-            word = ex.input[s] if e - s == 1 else None
-            if e - s == 1 and word not in mentioned and word not in new_words:
-                new_words.append(word)  # type: ignore[arg-type]
-        unknown = [v for v, (s, e) in binding.items() if e - s != 1 or ex.input[s] in new_words]
-        if not new_words or len(new_words) > 2 or any(
-                binding[v][1] - binding[v][0] != 1 for v in unknown):
-            return
-        known = mentioned | set(new_words) | {w.text for w in lhs if isinstance(w, Word)}
-        relevant = [e for e in self.examples if set(e.input) <= known]
-        variables = [v for v in lhs if isinstance(v, Var)]
-        for pattern in call_patterns(variables, self.config.max_hole_tokens + 1):
-            if set(pattern) != set(variables):  # every part of the input counts
-                continue
-            rule = Rule(lhs, tuple(Call(v) for v in pattern))
-            for lengths in itertools.product(range(3), repeat=len(new_words)):
-                prims, k = [], 0
-                for word, n in zip(new_words, lengths):
-                    prims.append(Rule((Word(word),), tuple(Hole(k + i) for i in range(n))))
-                    k += n
-                if self.budget.exhausted():
-                    return
-                sketch = Program(self.background.rules + tuple(prims) + state.learned + (rule,))
-                self.budget.candidates += 1
-                solutions = fill_all(sketch, relevant, limit=2)
-                if len(solutions) == 1:
-                    n_bg = len(self.background)
-                    yield solutions[0].rules[n_bg:n_bg + len(prims)] + (rule,)
+        """Joint abduction (``abduction.joint``), sequence algebra only."""
+        if self.algebra == "seq":
+            yield from joint(self.background, state.learned, lhs, binding, ex, self.examples,
+                             self.config.max_hole_tokens + 1, self.budget)
 
     def _int_rules(self, state: _State, lhs: tuple[LhsItem, ...], values: dict[Var, object],
                    ex: Example, fit: bool = True) -> Iterator[Rule]:
@@ -497,6 +479,17 @@ def _word_meaning(ex: Example) -> Rule:
     if isinstance(ex.output, int):
         return Rule((Word(ex.input[0]),), (Const(ex.output),))
     return Rule((Word(ex.input[0]),), tuple(Token(t) for t in ex.output))
+
+
+def _quoted(ex: Example, with_output: bool = False, most: int = 8) -> str:
+    """An example's input in quotes, with its output when asked (long ones shortened)."""
+    text = " ".join(ex.input)
+    if with_output:
+        out = ex.output if isinstance(ex.output, int) else ex.output[:most]
+        shown = str(out) if isinstance(out, int) else " ".join(out)
+        more = " …" if not isinstance(ex.output, int) and len(ex.output) > most else ""
+        text += f" -> {shown}{more}"
+    return f"“{text}”"
 
 
 def _chunks(items: list, n: int) -> Iterator[list]:

@@ -7,7 +7,8 @@
 2. Recursive decomposition. When whole programs fail within their share of the budget, the
    enumerator (``metarlm.enumerator``) takes over: rules already accepted and the background
    cut the demonstration into sub-demonstrations, solved one rule at a time (abduction with Z3
-   for unknown words). Rules found this way are marked with their level.
+   for unknown words). Each rule found this way is marked with where it came from and at
+   which level: level 1 read off an example, level 2 off a span one cut deep, and so on.
 3. Ranking. Consistent programs are ordered by model log-probability (when a model is loaded)
    minus a description-length prior; the best is chosen, and up to three runners-up that
    behave differently are reported with an input on which they differ.
@@ -19,12 +20,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from metarlm.check import CheckReport, check_demo, run_many
 from metarlm.demo import Demo, Output, format_output
-from metarlm.dsl import Program, print_rule
+from metarlm.dsl import Program, Rule, print_rule
 from metarlm.enumerator import Budget, EnumConfig, Enumerator
 from metarlm.interp import Fail, Ok, Step, derive, render
 from metarlm.rule_prior import size
@@ -83,6 +84,7 @@ class Candidate:
     origin: str
     found_after: int = 0  # candidates checked in the run when this program was found
     found_at: float = 0.0  # time.monotonic() when it was found
+    rule_origins: tuple[tuple[Rule, str], ...] = ()  # finer than ``origin``, rule by rule
 
     @property
     def score(self) -> float:
@@ -176,8 +178,8 @@ def synthesize(demo: Demo, config: SearchConfig | None = None, **overrides: Any)
             share = Budget(max_candidates=int(cfg.budget * cfg.model_share),
                            seconds=cfg.timeout * cfg.model_share)
             offset = budget.candidates
-            found += [Candidate(c.program, c.logprob, c.origin, c.found_after + offset,
-                                c.found_at) for c in proposer.propose(demo, cfg, share)]
+            found += [replace(c, found_after=c.found_after + offset)
+                      for c in proposer.propose(demo, cfg, share)]
             budget.candidates += share.candidates
             tried.append(f"model: {share.candidates} sampled programs checked")
     if not found and cfg.use_enumeration:
@@ -187,14 +189,14 @@ def synthesize(demo: Demo, config: SearchConfig | None = None, **overrides: Any)
                       seconds=max(cfg.timeout - budget.elapsed(),
                                   cfg.timeout * (1 - cfg.model_share)))
         offset = budget.candidates
-        found += [Candidate(c.program, c.logprob, c.origin, c.found_after + offset, c.found_at)
+        found += [replace(c, found_after=c.found_after + offset)
                   for c in _enumerate(demo, rest, cfg)]
         budget.candidates += rest.candidates
         tried.append(f"enumeration with decomposition and abduction: {rest.candidates} "
                      "candidate programs checked")
     if scorer is not None and found:
-        found = [Candidate(c.program, scorer.logprob(demo, c.program) if c.logprob is None
-                           else c.logprob, c.origin, c.found_after, c.found_at) for c in found]
+        found = [replace(c, logprob=scorer.logprob(demo, c.program)) if c.logprob is None
+                 else c for c in found]
     return _result(demo, cfg, found, budget, tried)
 
 
@@ -203,8 +205,9 @@ def _enumerate(demo: Demo, budget: Budget, cfg: SearchConfig) -> list[Candidate]
                       kinds=demo.domain.var_kinds)
     out: list[Candidate] = []
     for program in enum.run():
+        learned = program.rules[len(demo.background or ()):]
         out.append(Candidate(program, None, "decomposition", budget.candidates,
-                             time.monotonic()))
+                             time.monotonic(), tuple(enum.origins(learned).items())))
         if len(out) > cfg.alternatives + 3 or budget.exhausted():
             break
     return out
@@ -224,7 +227,9 @@ def _result(demo: Demo, cfg: SearchConfig, found: list[Candidate], budget: Budge
     first = min(ranked, key=lambda c: c.found_at)
     report = check_demo(_learned(best.program, demo.background), demo)
     n_bg = len(demo.background) if demo.background is not None else 0
-    origin = {print_rule(r, best.program.algebra): ("background" if i < n_bg else best.origin)
+    finer = dict(best.rule_origins)
+    origin = {print_rule(r, best.program.algebra):
+              "background" if i < n_bg else finer.get(r, best.origin)
               for i, r in enumerate(best.program.rules)}
     return SynthesisResult(
         program=report.program, background=demo.background, report=report,

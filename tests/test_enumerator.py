@@ -6,7 +6,7 @@ import pytest
 
 from metarlm.check import run_many
 from metarlm.data import load_miniscan, load_scan
-from metarlm.demo import Example, parse_demo
+from metarlm.demo import Example, load_demo, parse_demo
 from metarlm.dsl import Program, parse_program, print_rule
 from metarlm.enumerator import Budget, Enumerator
 from metarlm.interp import Ok, evaluate
@@ -293,3 +293,26 @@ def test_no_rule_adds_a_word_that_means_a_value_alone() -> None:
     assert "quatre vingt y1 -> [y1] + 80" in _proposed(enum, "", "quatre vingt y1",
                                                        "quatre vingt cinq", 85)
 
+
+
+def test_rules_say_which_example_or_cut_they_were_read_off() -> None:
+    # "jump left twice after walk", cut at `x2 after x1` then at `x1 twice`, says that
+    # "jump left" gives I_TURN_LEFT I_JUMP: `u1 u2` is read off that cut, two cuts deep
+    background = parse_program("\n".join(ln for ln in SCAN_RULES.splitlines()
+                                         if not ln.startswith("u1 u2")), "scan")
+    examples = _scan_examples("jump left twice after walk")
+    enum = Enumerator(examples, background, "seq", Budget(seconds=30))
+    enum._expand(enum._score([()])[0])
+    u1u2 = parse_program("u1 u2 -> [u2] [u1]", "scan").rules[0]
+    assert u1u2 in enum.sources  # proposed, though a same-sized rule may rank above it
+    assert enum.origins([u1u2])[u1u2] == (
+        "level 3: read off the cut “jump left -> I_TURN_LEFT I_JUMP”")
+    assert enum.origins(enum._primitives()) == {}  # no one-word example here
+
+
+def test_the_result_names_where_each_learned_rule_came_from() -> None:
+    from metarlm.search import synthesize
+
+    result = synthesize(load_demo("examples/scan/oneshot.json"), use_model=False)
+    assert result.origin["jump -> I_JUMP"] == "abduced with Z3 from “jump around left twice”"
+    assert result.origin["walk -> I_WALK"] == "background"
