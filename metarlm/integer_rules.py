@@ -9,7 +9,8 @@ looks like an inflection of a known one (`cents`, `vingts`, `mila`, `ciento`) me
 one does (``stem_values``). Rules whose words name nothing (English `hundred` when only the
 digits are known) have their constants fitted by Z3 instead, where the examples pin them
 down (``fitted_rules``). A rule that multiplies the part it starts with comes with rules that
-read each larger base said alone first (``base_guards``).
+read each larger base said alone first (``base_guards``), and a finished program reads such
+bases first, larger first (``bases_first``): a multiplier is smaller than its base.
 """
 
 from __future__ import annotations
