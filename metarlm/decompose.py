@@ -124,7 +124,7 @@ def cut_levels(program: Program, example: Example, depth: int = 3) -> dict[Examp
     """
     words = example.input
     if len(words) < 2:
-        return []
+        return {}
     values = span_values(program, words)
     rules = [r for r in program.rules if not is_primitive(r)]  # those with variables
     found: dict[Example, int] = {}

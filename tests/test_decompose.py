@@ -93,6 +93,13 @@ def test_integer_cut_leaves_what_the_rest_does_not_explain() -> None:
     assert sub_demos(program, Example(words, 8006)) == []
 
 
+def test_a_one_word_example_has_nothing_to_cut() -> None:
+    from metarlm.decompose import cut_levels
+
+    assert cut_levels(FULL, _example("walk")) == {}
+    assert sub_demos(FULL, _example("walk")) == []
+
+
 def test_integer_cut_at_a_span_read_wrongly() -> None:
     # "seratus delapan puluh delapan" is read (100 + 8) * 10 + 8 = 1088 by `y1 puluh y2`;
     # the thousands rule still says it must be 188, and that is a cut too
