@@ -340,9 +340,10 @@ class Enumerator:
             where = (f"level {cuts + 1}: read off "
                      + (f"{_quoted(ex)}" if not cuts else f"the cut {_quoted(ex, True)}"))
             if len(ex.input) == 1:  # a word's meaning, read off a cut
-                if self.algebra == "seq" or inflection_kept(current, _word_meaning(ex)):
-                    bundles.setdefault((_word_meaning(ex),), None)
-                    self._note([_word_meaning(ex)], where)
+                meaning = _word_meaning(ex)
+                if self.algebra == "seq" or inflection_kept(current, meaning):
+                    bundles.setdefault((meaning,), None)
+                    self._note([meaning], where)
                 continue
             # Z3 fits (seconds on number words) for the first few failing examples only
             fit = k < min(self.config.examples_per_step, len(failing))
@@ -384,7 +385,7 @@ class Enumerator:
 
     def _cuts(self, current: Program, failing: Sequence[Example]) -> list[tuple[Example, int]]:
         """The shortest sub-demonstrations that cutting failing examples at the learned rules
-        gives, for spans no rule interprets yet, each with how many cuts deep it lies."""
+        gives (``decompose.cut_levels``), each with how many cuts deep it lies."""
         from metarlm.decompose import cut_levels
 
         subs: dict[Example, int] = {}
