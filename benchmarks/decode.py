@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from metarlm import tokens as tk
-from metarlm.decode import ProgramConstraint, sample_programs
-from metarlm.domain import load_domain
-from metarlm.model import ModelConfig, build_model, count_parameters
+from metarlm.lang.domain import load_domain
+from metarlm.neural import tokens as tk
+from metarlm.neural.decode import ProgramConstraint, sample_programs
+from metarlm.neural.model import ModelConfig, build_model, count_parameters
 
 SIZES = {"1M": ModelConfig(d_model=128, encoder_layers=2, decoder_layers=2, heads=4, ffn=512),
          "7.5M": ModelConfig(d_model=256, encoder_layers=4, decoder_layers=4, heads=4,

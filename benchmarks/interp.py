@@ -24,13 +24,14 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from metarlm.check import check_token_batch, pack_words, run_many
-from metarlm.compile import SymbolTable, kernels, lower_programs
 from metarlm.data import load_miniscan, load_scan
-from metarlm.demo import Example, parse_demo
-from metarlm.dsl import Call, Program, Rule, Token, Var, Word, parse_program
-from metarlm.interp import DEFAULT_FUEL, MAX_OUTPUT, evaluate
-from metarlm.tokens import PAD, decode_program, encode_program
+from metarlm.exec.check import check_token_batch, pack_words, run_many
+from metarlm.exec.compile import SymbolTable, kernels, lower_programs
+from metarlm.lang.demo import Example, parse_demo
+from metarlm.lang.domain import parse_program
+from metarlm.lang.dsl import Call, Program, Rule, Token, Var, Word
+from metarlm.lang.interp import DEFAULT_FUEL, MAX_OUTPUT, evaluate
+from metarlm.neural.tokens import PAD, decode_program, encode_program
 
 PRIMITIVES = ("dax", "lug", "wif", "zup")
 FUNCTION_WORDS = ("fep", "blicket", "kiki")

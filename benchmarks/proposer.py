@@ -17,15 +17,14 @@ import random
 import time
 from typing import Any
 
-from metarlm.check import run_many
-from metarlm.demo import Demo, Query
-from metarlm.domain import load_domain
-from metarlm.enumerator import Budget
-from metarlm.propose import ModelProposer
-from metarlm.sample import Episode, episodes
-from metarlm.search import SearchConfig
+from metarlm.exec.check import run_many
+from metarlm.lang.demo import Demo, Query
+from metarlm.lang.domain import load_domain
+from metarlm.neural.propose import ModelProposer
+from metarlm.neural.sample import Episode, episodes
+from metarlm.types import Budget, SearchConfig
 
-HELD_OUT_SEED = 10**7  # training streams derive their seeds elsewhere; see metarlm.train
+HELD_OUT_SEED = 10**7  # training streams derive their seeds elsewhere; see metarlm.neural.train
 
 
 def as_demo(episode: Episode) -> Demo:

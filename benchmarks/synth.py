@@ -30,10 +30,11 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from metarlm.check import run_many
 from metarlm.data import load_miniscan, load_scan
-from metarlm.demo import load_demo, parse_demo
-from metarlm.search import SearchConfig, synthesize
+from metarlm.exec.check import run_many
+from metarlm.lang.demo import load_demo, parse_demo
+from metarlm.synth.search import synthesize
+from metarlm.types import SearchConfig
 
 
 def miniscan(seeds: int, shuffles: int, config: SearchConfig) -> dict[str, Any]:

@@ -2,11 +2,12 @@
 
 Three figures for a model size (default: the default ``ModelConfig``, about 1.1M parameters):
 
-- sampler: usable episodes per second that ``metarlm.sample`` gives for each grammar (one process);
+- sampler: usable episodes per second that ``metarlm.neural.sample`` gives for each grammar
+  (one process);
 - model: optimizer steps per second at ``--batch`` on real episodes (bucketed by length, as
   training batches them, and in random order), for each ``--threads`` setting;
-- loop: steps and episodes per second of ``metarlm.train.train`` itself (warm, after its first
-  logged step), with its chunks of episodes built inline (``workers=0``) or in one worker.
+- loop: steps and episodes per second of ``metarlm.neural.train.train`` itself (warm, after its
+  first logged step), with its chunks of episodes built inline (``workers=0``) or in one worker.
 
     python benchmarks/train.py [--d-model 128 --layers 2 --heads 4 --ffn 512] [--batch 32]
                                [--threads 1 2] [--steps 40] [--json]
@@ -27,8 +28,8 @@ from typing import Any
 
 import torch
 
-from metarlm import train as T
-from metarlm.model import ModelConfig, build_model, count_parameters
+from metarlm.neural import train as T
+from metarlm.neural.model import ModelConfig, build_model, count_parameters
 
 GRAMMARS = ("miniscan", "scan", "numbers", "code")
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from metarlm.demo import Demo, load_demo
-from metarlm.domain import Domain, load_domain
-from metarlm.dsl import Program, parse_program, print_program
-from metarlm.interp import Fail, Ok, evaluate
+from metarlm.lang.demo import Demo, load_demo
+from metarlm.lang.domain import Domain, load_domain, parse_program
+from metarlm.lang.dsl import Program, print_program
+from metarlm.lang.interp import Fail, Ok, evaluate
 
 __version__ = "0.1.0"
 __all__ = ["Demo", "Domain", "Fail", "Ok", "Program", "evaluate", "load_demo", "load_domain",
@@ -18,7 +18,7 @@ __all__ = ["Demo", "Domain", "Fail", "Ok", "Program", "evaluate", "load_demo", "
 
 
 def synthesize(demo: Demo, **options: Any) -> Any:
-    """Find a program that reproduces the demonstration (see ``metarlm.search``)."""
-    from metarlm.search import synthesize as _synthesize
+    """Find a program that reproduces the demonstration (see ``metarlm.synth.search``)."""
+    from metarlm.synth.search import synthesize as _synthesize
 
     return _synthesize(demo, **options)

@@ -24,7 +24,7 @@ app = typer.Typer(name="metarlm", no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False,
                   help="Rewrite-rule programs: run them, check them against demonstrations.")
 
-# defaults mirror metarlm.interp (not imported here, to keep --help light)
+# defaults mirror metarlm.lang.interp (not imported here, to keep --help light)
 DEFAULT_FUEL = 200_000
 DEFAULT_MAX_OUTPUT = 10_000
 
@@ -72,7 +72,7 @@ def read_text(path: Path, what: str) -> str:
 
 def load_program(path: Path, domain_name: str) -> Any:
     """Load the domain and parse a rules file under it (ProgramError names file:line:column)."""
-    from metarlm.domain import load_domain
+    from metarlm.lang.domain import load_domain
 
     domain = load_domain(domain_name)
     return domain, domain.parse(read_text(path, "program file"), source=str(path))
@@ -109,7 +109,7 @@ def result_record(words: Sequence[str], result: Any, expected: Any = None) -> di
                               "ok": bool(result.ok),
                               "reason": None if result.ok else result.reason}
     if expected is not None:
-        from metarlm.demo import format_output
+        from metarlm.lang.demo import format_output
 
         record["expected"] = expected if isinstance(expected, int) else format_output(expected)
     return record
@@ -133,8 +133,8 @@ def run(
     max_output: MaxOutOpt = DEFAULT_MAX_OUTPUT,
 ) -> None:
     """Run a program on inputs: one output (or `!FAIL reason`) per line; exit 1 if any fail."""
-    from metarlm.check import run_many
-    from metarlm.interp import render
+    from metarlm.exec.check import run_many
+    from metarlm.lang.interp import render
 
     dom, prog = load_program(program, domain)
     if prog.holes():
@@ -163,8 +163,8 @@ def check(
     max_output: MaxOutOpt = DEFAULT_MAX_OUTPUT,
 ) -> None:
     """Check a program against a demo's examples and scored queries; exit 0 only if all hold."""
-    from metarlm.check import check_demo, matches, run_many
-    from metarlm.demo import load_demo
+    from metarlm.exec.check import check_demo, matches, run_many
+    from metarlm.lang.demo import load_demo
 
     dem = load_demo(demo, domain)
     prog = dem.domain.parse(read_text(program, "program file"), source=str(program))
@@ -198,8 +198,8 @@ def print_check(report: Any, examples: list, answered: list, ok: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from metarlm.demo import format_output
-    from metarlm.interp import render
+    from metarlm.lang.demo import format_output
+    from metarlm.lang.interp import render
 
     console = Console(highlight=False)
     if report.filled:
@@ -246,8 +246,8 @@ def train(
     resume: Annotated[bool, typer.Option("--resume", help="Continue a run in OUT.")] = False,
 ) -> None:
     """Meta-train the proposer on random programs sampled from the given grammars."""
-    from metarlm.tokens import SYMBOL_MODES
-    from metarlm.train import train_main
+    from metarlm.neural.tokens import SYMBOL_MODES
+    from metarlm.neural.train import train_main
 
     if symbols not in SYMBOL_MODES:
         raise InputError(f"--symbols must be one of: {', '.join(SYMBOL_MODES)}")
@@ -268,7 +268,7 @@ def info(
     as_json: JsonOpt = False,
 ) -> None:
     """Say what a checkpoint is, how it was trained and how it validated."""
-    from metarlm.checkpoint_info import describe
+    from metarlm.neural.checkpoint_info import describe
 
     record = describe(checkpoint)
     if as_json:
@@ -302,8 +302,9 @@ def synth(
     as_json: JsonOpt = False,
 ) -> None:
     """Find a program that reproduces the demonstration and answer its queries."""
-    from metarlm.demo import load_demo
-    from metarlm.search import SearchConfig, explain_lines, synthesize
+    from metarlm.lang.demo import load_demo
+    from metarlm.synth.search import explain_lines, synthesize
+    from metarlm.types import SearchConfig
 
     dem = load_demo(demo)
     config = SearchConfig(budget=budget, timeout=timeout, seed=seed, use_model=not no_model,
@@ -321,7 +322,7 @@ def synth(
     else:
         from rich.console import Console
 
-        from metarlm.report import print_result
+        from metarlm.synth.report import print_result
 
         print_result(result, Console(), lines)
     if result.program is None or not result.consistent:

@@ -28,7 +28,7 @@ RESUME=${RESUME:-}
 EXTRA=${EXTRA:-}  # more training options (recipes/nometa.sh adds --symbols fixed)
 PYTHON=${PYTHON:-python}
 
-"$PYTHON" -m metarlm.train \
+"$PYTHON" -m metarlm.neural.train \
   --grammar miniscan --grammar scan --grammar numbers --grammar code \
   --steps "$STEPS" --batch-size 32 --lr 1e-3 --warmup 500 --seed 0 \
   --d-model 128 --layers 2 --heads 4 --ffn 512 \

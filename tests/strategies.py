@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from metarlm.dsl import Call, Const, Copy, Hole, Program, Rule, Token, Var, Word
+from metarlm.lang.dsl import Call, Const, Copy, Hole, Program, Rule, Token, Var, Word
 
 WORDS = ("a", "b", "and", "twice")
 TOKENS = ("A", "B", "a")
@@ -90,7 +90,7 @@ def number_holes(program: Program) -> Program:
 
 
 def _cycle(text: str, algebra: str) -> Rule:
-    from metarlm.dsl import parse_program
+    from metarlm.lang.domain import parse_program
 
     rule = parse_program(text, "rules").rules[0]
     if algebra == "int":

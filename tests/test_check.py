@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import TOKENS, WORDS, inputs, programs
 
-from metarlm.check import (
+from metarlm.data import load_miniscan
+from metarlm.exec.check import (
     check_batch,
     check_demo,
     check_token_batch,
@@ -17,13 +18,13 @@ from metarlm.check import (
     pack_examples,
     run_many,
 )
-from metarlm.compile import SymbolTable
-from metarlm.data import load_miniscan
-from metarlm.demo import Example, parse_demo
-from metarlm.dsl import Program, parse_program
-from metarlm.holes import fill_holes
-from metarlm.interp import Fail, Ok, evaluate
-from metarlm.tokens import PAD, encode_program
+from metarlm.exec.compile import SymbolTable
+from metarlm.exec.holes import fill_holes
+from metarlm.lang.demo import Example, parse_demo
+from metarlm.lang.domain import parse_program
+from metarlm.lang.dsl import Program
+from metarlm.lang.interp import Fail, Ok, evaluate
+from metarlm.neural.tokens import PAD, encode_program
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from metarlm import cli
-from metarlm.checkpoint_info import describe, weights_sha256
+from metarlm.neural.checkpoint_info import describe, weights_sha256
 
 runner = CliRunner()
 

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import TOKENS, WORDS, programs
 
-from metarlm.compile import (
+from metarlm.exec.compile import (
     INVALID,
     NEEDS_REFERENCE,
     VALID,
@@ -20,8 +20,9 @@ from metarlm.compile import (
     slot_map,
     stale_kernels,
 )
-from metarlm.dsl import Call, Const, Copy, Hole, Program, Rule, Token, Var, Word, parse_program
-from metarlm.tokens import (
+from metarlm.lang.domain import parse_program
+from metarlm.lang.dsl import Call, Const, Copy, Hole, Program, Rule, Token, Var, Word
+from metarlm.neural.tokens import (
     ARROW,
     BOS,
     DIGIT0,

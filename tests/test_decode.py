@@ -13,8 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from metarlm import tokens as tk
-from metarlm.decode import (
+from metarlm.lang.domain import Domain, load_domain
+from metarlm.lang.dsl import Call, Copy, Program, print_program
+from metarlm.neural import tokens as tk
+from metarlm.neural.decode import (
     Candidate,
     DecodeState,
     ProgramConstraint,
@@ -22,8 +24,6 @@ from metarlm.decode import (
     greedy_program,
     sample_programs,
 )
-from metarlm.domain import Domain, load_domain
-from metarlm.dsl import Call, Copy, Program, print_program
 
 TINY = """\
 // tiny.lark: a closed toy domain with x variables only.
@@ -386,7 +386,7 @@ def test_rejects_programs_longer_than_the_model_positions(model: Any) -> None:
 
 
 def test_the_cache_argument_of_earlier_and_later_transformers() -> None:
-    from metarlm.decode import _cache_argument
+    from metarlm.neural.decode import _cache_argument
 
     class Earlier:
         def forward(self, decoder_input_ids=None, past_key_values=None, use_cache=None):  # type: ignore[no-untyped-def]

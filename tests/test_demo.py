@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from metarlm.demo import Example, Query, load_demo, parse_demo
 from metarlm.errors import DemoError
+from metarlm.lang.demo import Example, Query, load_demo, parse_demo
 
 
 def test_load_shipped_demo() -> None:

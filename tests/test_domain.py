@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from metarlm.domain import BUILTIN, finite_language, load_domain
 from metarlm.errors import DomainError, InputError, ProgramError
+from metarlm.lang.domain import BUILTIN, finite_language, load_domain
 
 
 @pytest.mark.parametrize("name", BUILTIN)

@@ -6,8 +6,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from strategies import programs
 
-from metarlm.dsl import Call, Hole, Program, Rule, Token, Var, Word, parse_program, print_program
 from metarlm.errors import ProgramError
+from metarlm.lang.domain import parse_program
+from metarlm.lang.dsl import Call, Hole, Program, Rule, Token, Var, Word, print_program
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

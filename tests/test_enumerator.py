@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from metarlm.check import run_many
 from metarlm.data import load_miniscan, load_scan
-from metarlm.demo import Example, load_demo, parse_demo
-from metarlm.dsl import Program, parse_program, print_rule
-from metarlm.enumerator import Budget, Enumerator
-from metarlm.interp import Ok, evaluate
-from metarlm.templates import bindings
+from metarlm.exec.check import run_many
+from metarlm.lang.demo import Example, load_demo, parse_demo
+from metarlm.lang.domain import parse_program
+from metarlm.lang.dsl import Program, print_rule
+from metarlm.lang.interp import Ok, evaluate
+from metarlm.synth.enumerator import Enumerator
+from metarlm.synth.templates import bindings
+from metarlm.types import Budget
 
 SCAN_RULES = open("examples/scan/scan.rules", encoding="utf-8").read()
 
@@ -146,7 +148,7 @@ def test_abduction_falls_back_to_the_examples_it_can_read() -> None:
 
 
 def test_ranking_prefers_factors_nested_by_size() -> None:
-    from metarlm.enumerator import _State
+    from metarlm.synth.enumerator import _State
 
     demo = parse_demo({"domain": "numbers", "background": "two -> 2",
                        "examples": [{"input": "two", "output": 2}]})
@@ -181,7 +183,7 @@ def test_integer_rules_fitted_to_the_example_at_hand_when_others_disagree() -> N
 
 
 def test_words_named_only_by_memorising_rules_stay_abducible() -> None:
-    from metarlm.abduction import understood as _understood
+    from metarlm.synth.abduction import understood as _understood
 
     program = parse_program("left -> I_TURN_LEFT\nx1 twice -> [x1] [x1]\n"
                             "walk turn x1 -> I_WALK [x1]", "scan")
@@ -228,7 +230,8 @@ def test_a_rule_list_that_gives_wrong_values_ranks_below_one_that_gives_none() -
 def test_scan_from_thirty_train_examples_answers_the_whole_test_split(suite: str,
                                                                      index: int) -> None:
     from metarlm.eval.suites import SCAN_SPLITS, SuiteOptions, build_tasks
-    from metarlm.search import SearchConfig, synthesize
+    from metarlm.synth.search import synthesize
+    from metarlm.types import SearchConfig
 
     task = build_tasks(suite, 0, SuiteOptions(episodes=index + 1))[index]
     demo = parse_demo(task.demo)
@@ -311,7 +314,7 @@ def test_rules_say_which_example_or_cut_they_were_read_off() -> None:
 
 
 def test_the_result_names_where_each_learned_rule_came_from() -> None:
-    from metarlm.search import synthesize
+    from metarlm.synth.search import synthesize
 
     result = synthesize(load_demo("examples/scan/oneshot.json"), use_model=False)
     assert result.origin["jump -> I_JUMP"] == "abduced with Z3 from “jump around left twice”"

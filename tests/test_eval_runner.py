@@ -24,8 +24,8 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random tiny model whose decoding ends soon: a strong bias towards end-of-program."""
     import torch
 
-    from metarlm.model import ModelConfig, build_model, save_checkpoint
-    from metarlm.tokens import EOS
+    from metarlm.neural.model import ModelConfig, build_model, save_checkpoint
+    from metarlm.neural.tokens import EOS
 
     model = build_model(ModelConfig(d_model=16, encoder_layers=1, decoder_layers=1, heads=2,
                                     ffn=32, max_positions=512), seed=0)
@@ -117,7 +117,7 @@ def test_cli_bad_arguments_are_one_line_errors(tmp_path: Path, args: list[str],
 
 def test_report_names_checkpoints_without_machine_paths(tmp_path: Path) -> None:
     from metarlm.eval.report import _where
-    from metarlm.propose import default_checkpoint
+    from metarlm.neural.propose import default_checkpoint
 
     assert _where(str(default_checkpoint().resolve())) == "metarlm/checkpoints/default"
     assert _where(None) == "–"

@@ -8,10 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from metarlm.check import run_many
 from metarlm.data import load_miniscan, load_scan
-from metarlm.demo import parse_demo
-from metarlm.domain import load_domain
 from metarlm.eval.generated import (
     LANGUAGES,
     code_levels,
@@ -31,7 +28,10 @@ from metarlm.eval.suites import (
     shot_counts,
     truncated,
 )
-from metarlm.interp import Ok
+from metarlm.exec.check import run_many
+from metarlm.lang.demo import parse_demo
+from metarlm.lang.domain import load_domain
+from metarlm.lang.interp import Ok
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from metarlm.checkpoint_info import SHIPPED_NOMETA
 from metarlm.eval.suites import EvalError, build_tasks, make_task
 from metarlm.eval.systems import (
     Budgets,
@@ -17,6 +16,7 @@ from metarlm.eval.systems import (
     run_job,
     score,
 )
+from metarlm.neural.checkpoint_info import SHIPPED_NOMETA
 
 
 def fake_checkpoint(path: Path) -> Path:

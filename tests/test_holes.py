@@ -8,21 +8,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from metarlm.demo import Example
-from metarlm.dsl import (
-    Call,
-    Const,
-    Copy,
-    Hole,
-    Program,
-    RhsItem,
-    Rule,
-    Token,
-    Var,
-    Word,
-    parse_program,
-)
-from metarlm.holes import (
+from metarlm.exec.holes import (
     Conflict,
     HoleSystem,
     fill_all,
@@ -32,7 +18,10 @@ from metarlm.holes import (
     solve,
     substitute,
 )
-from metarlm.interp import evaluate
+from metarlm.lang.demo import Example
+from metarlm.lang.domain import parse_program
+from metarlm.lang.dsl import Call, Const, Copy, Hole, Program, RhsItem, Rule, Token, Var, Word
+from metarlm.lang.interp import evaluate
 
 WORDS = ("a", "b", "c")
 TOKENS = ("A", "B", "C")

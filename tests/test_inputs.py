@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metarlm.dsl import parse_program
-from metarlm.inputs import InputExpander, Reject
-from metarlm.interp import evaluate
+from metarlm.lang.domain import parse_program
+from metarlm.lang.interp import evaluate
+from metarlm.neural.inputs import InputExpander, Reject
 
 MINISCAN = parse_program(open("examples/miniscan/miniscan.rules", encoding="utf-8").read(),
                          "miniscan")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from metarlm.dsl import Call, Const, Var, parse_program, print_rule
-from metarlm.integer_rules import (
+from metarlm.lang.domain import parse_program
+from metarlm.lang.dsl import Call, Const, Var, print_rule
+from metarlm.synth.integer_rules import (
     base_guards,
     grounded_rhs,
     inflection_kept,
@@ -71,7 +72,7 @@ def test_an_inflection_is_not_abduced_a_value_by_rote() -> None:
 
 
 def test_bases_are_powers_of_ten_from_a_hundred() -> None:
-    from metarlm.integer_rules import is_base
+    from metarlm.synth.integer_rules import is_base
 
     assert [v for v in (10, 20, 100, 200, 1000, 1100, 10_000) if is_base(v)] == [
         100, 1000, 10_000]
@@ -80,7 +81,7 @@ def test_bases_are_powers_of_ten_from_a_hundred() -> None:
 
 
 def test_larger_bases_said_alone_are_read_first() -> None:
-    from metarlm.integer_rules import bases_first
+    from metarlm.synth.integer_rules import bases_first
 
     learned = parse_program("y1 百 x1 -> [y1] * 100 + [x1]\n百 y1 -> [y1] + 100\n"
                             "千 y1 -> [y1] + 1000\nu1 u2 -> [u1] + [u2]", "numbers").rules

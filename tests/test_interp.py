@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from strategies import inputs, programs
 
 from metarlm.data import load_miniscan, load_scan
-from metarlm.dsl import Call, Const, Copy, Program, Rule, Token, Var, Word, parse_program
-from metarlm.interp import (
+from metarlm.lang.domain import parse_program
+from metarlm.lang.dsl import Call, Const, Copy, Program, Rule, Token, Var, Word
+from metarlm.lang.interp import (
     FUEL,
     INT_LIMIT,
     NO_RULE,
@@ -190,8 +191,8 @@ def test_derivation_tree_names_the_rules_used() -> None:
 
 
 def test_derivation_steps_carry_their_spans_values() -> None:
-    from metarlm.dsl import parse_program
-    from metarlm.interp import Ok, derive, evaluate
+    from metarlm.lang.domain import parse_program
+    from metarlm.lang.interp import Ok, derive, evaluate
 
     program = parse_program(open("examples/scan/scan.rules", encoding="utf-8").read(), "scan")
     words = "jump around left twice after walk opposite right".split()

@@ -11,12 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import fuels, inputs, max_outputs, programs
 
-from metarlm.check import check_batch, kernel_run, pack_examples, pack_words, run_many
-from metarlm.compile import SymbolTable, kernels, lower_programs
 from metarlm.data import load_miniscan, load_scan
-from metarlm.demo import Example
-from metarlm.dsl import Call, Const, Program, Rule, Var, Word, parse_program
-from metarlm.interp import EMPTY, FUEL, OVERFLOW, TOO_LONG, Fail, Ok, evaluate
+from metarlm.exec.check import check_batch, kernel_run, pack_examples, pack_words, run_many
+from metarlm.exec.compile import SymbolTable, kernels, lower_programs
+from metarlm.lang.demo import Example
+from metarlm.lang.domain import parse_program
+from metarlm.lang.dsl import Call, Const, Program, Rule, Var, Word
+from metarlm.lang.interp import EMPTY, FUEL, OVERFLOW, TOO_LONG, Fail, Ok, evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = json.loads((ROOT / "tests" / "data" / "conformance.json").read_text())["cases"]

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from metarlm import tokens as T
 from metarlm.errors import MetarlmError
-from metarlm.model import (
+from metarlm.neural import tokens as T
+from metarlm.neural.model import (
     META_FILE,
     ModelConfig,
     build_model,

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from metarlm.check import run_many
 from metarlm.data import number_words
-from metarlm.domain import load_domain
-from metarlm.dsl import Program
-from metarlm.interp import evaluate
+from metarlm.exec.check import run_many
+from metarlm.lang.domain import load_domain
+from metarlm.lang.dsl import Program
+from metarlm.lang.interp import evaluate
 
 pytestmark = pytest.mark.slow
 

@@ -30,7 +30,8 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Build the wheel from a copy of the sources (the checkout stays untouched)."""
     src = tmp_path_factory.mktemp("src")
     junk = shutil.ignore_patterns("__pycache__", "*.pyc", "*.nbi", "*.nbc", "*.egg-info")
-    shutil.copytree(ROOT / "metarlm", src / "metarlm", ignore=junk)
+    for folder in ("metarlm", "grammar", "kernels"):  # the last two map into the package
+        shutil.copytree(ROOT / folder, src / folder, ignore=junk)
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         if (ROOT / name).exists():
             shutil.copy(ROOT / name, src / name)

@@ -9,21 +9,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from metarlm.demo import parse_demo
-from metarlm.dsl import parse_program
-from metarlm.enumerator import Budget
 from metarlm.errors import MetarlmError
-from metarlm.interp import Ok, evaluate
-from metarlm.propose import ModelProposer, _with_background
-from metarlm.search import SearchConfig, synthesize
-from metarlm.tokens import decode_program, encode_target, episode_symbols, make_abstraction
+from metarlm.lang.demo import parse_demo
+from metarlm.lang.domain import parse_program
+from metarlm.lang.interp import Ok, evaluate
+from metarlm.neural.propose import ModelProposer, _with_background
+from metarlm.neural.tokens import decode_program, encode_target, episode_symbols, make_abstraction
+from metarlm.synth.search import synthesize
+from metarlm.types import Budget, SearchConfig
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import torch
 
-    from metarlm.model import ModelConfig, build_model, save_checkpoint
+    from metarlm.neural.model import ModelConfig, build_model, save_checkpoint
 
     out = tmp_path_factory.mktemp("ckpt")
     model = build_model(ModelConfig(d_model=32, encoder_layers=1, decoder_layers=1, heads=2,
@@ -84,7 +84,7 @@ def test_synthesize_with_a_model_falls_back_to_enumeration(checkpoint: Path) -> 
 
 
 def test_more_words_than_slots_skips_the_model(checkpoint: Path) -> None:
-    from metarlm.tokens import N_WORD_SLOTS
+    from metarlm.neural.tokens import N_WORD_SLOTS
 
     words = [f"w{i}" for i in range(N_WORD_SLOTS + 1)]
     demo = parse_demo({"domain": "rules", "examples": [{"input": w, "output": w.upper()}

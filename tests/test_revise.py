@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from metarlm.demo import Example
-from metarlm.dsl import Program, parse_program, print_rule
-from metarlm.interp import Ok, evaluate
-from metarlm.revise import precedence_order, repairs, widened
+from metarlm.lang.demo import Example
+from metarlm.lang.domain import parse_program
+from metarlm.lang.dsl import Program, print_rule
+from metarlm.lang.interp import Ok, evaluate
+from metarlm.synth.revise import precedence_order, repairs, widened
 
 SCAN_RULES = open("examples/scan/scan.rules", encoding="utf-8").read()
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from metarlm.dsl import parse_program
-from metarlm.rule_prior import (
+from metarlm.lang.domain import parse_program
+from metarlm.synth.rule_prior import (
     inversions,
     is_primitive,
     narrowness,
     positions,
     prior_cost,
     scale,
-    size,
 )
+from metarlm.types import size
 
 
 def rules(text: str, domain: str = "scan"):  # type: ignore[no-untyped-def]
@@ -31,7 +31,7 @@ def test_prior_prefers_calls_to_spelled_synonyms() -> None:
 
 
 def test_narrowness_orders_variable_kinds() -> None:
-    from metarlm.dsl import Var
+    from metarlm.lang.dsl import Var
 
     u, x, y = Var("u", 1), Var("x", 1), Var("y", 1)
     assert narrowness(u, True) > narrowness(x, True) > narrowness(y, True)
@@ -52,8 +52,8 @@ def test_factors_nest_by_size() -> None:
 
 
 def test_a_word_means_only_tokens_every_example_showing_it_has() -> None:
-    from metarlm.demo import Example
-    from metarlm.rule_prior import cooccurring, plausible
+    from metarlm.lang.demo import Example
+    from metarlm.synth.rule_prior import cooccurring, plausible
 
     examples = [Example(("run", "thrice"), ("I_RUN",) * 3),
                 Example(("walk", "thrice"), ("I_WALK",) * 3), Example(("run",), ("I_RUN",))]

@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from metarlm import numbers_lang as nl
-from metarlm.domain import BUILTIN, load_domain
-from metarlm.dsl import Copy, Program, Token, Var, Word, print_program
-from metarlm.interp import derive, evaluate
-from metarlm.sample import (
+from metarlm.lang.domain import BUILTIN, load_domain
+from metarlm.lang.dsl import Copy, Program, Token, Var, Word, print_program
+from metarlm.lang.interp import derive, evaluate
+from metarlm.neural import numbers_lang as nl
+from metarlm.neural.sample import (
     PRIORS,
     Episode,
     check_fits,
@@ -28,7 +28,7 @@ from metarlm.sample import (
     sample_episode,
     sample_program,
 )
-from metarlm.tokens import MAX_VARS
+from metarlm.neural.tokens import MAX_VARS
 
 SEEDS = st.integers(0, 2**32 - 1)
 FAST = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -160,7 +160,7 @@ def test_the_same_seed_gives_the_same_episodes(domain: str) -> None:
 
 
 def test_episodes_do_not_depend_on_the_hash_seed() -> None:
-    code = ("import itertools; from metarlm.sample import episodes; "
+    code = ("import itertools; from metarlm.neural.sample import episodes; "
             "print(repr(list(itertools.islice(episodes('scan', seed=3), 3))))")
     outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": h}, check=True).stdout

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from metarlm.data import load_miniscan
-from metarlm.demo import load_demo, parse_demo
-from metarlm.interp import Ok, evaluate, render
-from metarlm.search import SearchConfig, explain_lines, probe_inputs, synthesize
+from metarlm.lang.demo import load_demo, parse_demo
+from metarlm.lang.interp import Ok, evaluate, render
+from metarlm.synth.search import explain_lines, probe_inputs, synthesize
+from metarlm.types import SearchConfig
 
 NO_MODEL = SearchConfig(use_model=False, timeout=30)
 SYNTH = [sys.executable, "-c", "from metarlm.cli import synth_main; synth_main()"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metarlm.dsl import Call, Copy, Program, Rule, Token, Var, Word
-from metarlm.interp import Ok, evaluate
-from metarlm.templates import int_shapes, lhs_templates, segmentations
+from metarlm.lang.dsl import Call, Copy, Program, Rule, Token, Var, Word
+from metarlm.lang.interp import Ok, evaluate
+from metarlm.synth.templates import int_shapes, lhs_templates, segmentations
 
 
 @given(st.lists(st.sampled_from("abcde"), min_size=1, max_size=6))

@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metarlm import tokens as T
-from metarlm.demo import Example
-from metarlm.dsl import Program, Rule, Token, Word, parse_program
+from metarlm.lang.demo import Example
+from metarlm.lang.domain import parse_program
+from metarlm.lang.dsl import Program, Rule, Token, Word
+from metarlm.neural import tokens as T
 
 SCAN_LIKE = parse_program(
     "walk -> WALK\njump -> JUMP\nx1 twice -> [x1] [x1]\nx1 and x2 -> [x1] [x2]\n"
@@ -206,7 +207,7 @@ def test_encode_pair_keeps_what_the_model_sees() -> None:
 
 
 def test_decode_rejects_unbound_and_repeated_variables() -> None:
-    from metarlm.tokens import ARROW, BOS, EOS, LBR, RBR, VAR0, WORD0, decode_program
+    from metarlm.neural.tokens import ARROW, BOS, EOS, LBR, RBR, VAR0, WORD0, decode_program
 
     y1, x1 = VAR0 + 8, VAR0 + 4
     with pytest.raises(ValueError, match="y1 is not bound"):

@@ -14,10 +14,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from metarlm import model as M
-from metarlm import train as T
 from metarlm.errors import MetarlmError
-from metarlm.model import META_FILE, ModelConfig, build_model, load_checkpoint
+from metarlm.neural import model as M
+from metarlm.neural import train as T
+from metarlm.neural.model import META_FILE, ModelConfig, build_model, load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ModelConfig(d_model=32, encoder_layers=1, decoder_layers=1, heads=2, ffn=64,
@@ -140,7 +140,7 @@ def test_tiny_run_learns_and_writes_everything(tmp_path: Path) -> None:
 
 
 def test_fixed_symbols_train_the_nometa_baseline(tmp_path: Path) -> None:
-    from metarlm.propose import ModelProposer
+    from metarlm.neural.propose import ModelProposer
 
     out = T.train(tiny(tmp_path, steps=4, symbols="fixed"))
     assert json.loads((out / META_FILE).read_text())["symbols"] == "fixed"
@@ -170,7 +170,8 @@ def test_torchrun_two_processes(tmp_path: Path) -> None:
     out = tmp_path / "ddp"
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "metarlm.train", "--grammar", "miniscan", "--steps", "3", "--batch-size", "2",
+           "-m", "metarlm.neural.train", "--grammar", "miniscan", "--steps", "3",
+           "--batch-size", "2",
            "--d-model", "32", "--layers", "1", "--heads", "2", "--ffn", "64", "--pool", "4",
            "--valid-every", "0", "--no-progress", "--out", str(out)]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)

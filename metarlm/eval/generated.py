@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from metarlm.eval.suites import Pair, SuiteOptions, Task, make_task, subsample, task_count
+from metarlm.eval.tasks import Pair, SuiteOptions, Task, make_task, subsample, task_count
 
 LANGUAGES = ("en", "es", "fr", "it", "pt", "ca", "id", "vi", "ru", "pl", "eo", "ja", "ko")
 CHARACTER_LANGUAGES = frozenset({"ja", "ko"})  # written without spaces between words

@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from metarlm.checkpoint_info import SHIPPED, SHIPPED_NOMETA
 from metarlm.eval.suites import EvalError, Task
+from metarlm.neural.checkpoint_info import SHIPPED, SHIPPED_NOMETA
 
 SYSTEM_NAMES = ("meta", "nometa", "enum", "greedy")
 MODEL_SYSTEMS = frozenset({"meta", "nometa", "greedy"})
@@ -122,8 +122,9 @@ def init_worker(uses_torch: bool) -> None:
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """Synthesize for one task with one system and score the answers (a JSON-safe record)."""
-    from metarlm.demo import parse_demo
-    from metarlm.search import SearchConfig, synthesize
+    from metarlm.lang.demo import parse_demo
+    from metarlm.synth.search import synthesize
+    from metarlm.types import SearchConfig
 
     task = job["task"]
     started = time.perf_counter()
@@ -169,7 +170,7 @@ def score(correct: Sequence[bool], task: dict[str, Any]) -> dict[str, Any]:
 
 def _mistakes(answers: Sequence[Any]) -> list[dict[str, str]]:
     """The first few wrong answers, as text."""
-    from metarlm.demo import format_output
+    from metarlm.lang.demo import format_output
 
     wrong = [q for q in answers if q.correct is False][:MISTAKES_KEPT]
     return [{"input": " ".join(q.input), "expected": format_output(q.expected),

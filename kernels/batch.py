@@ -1,0 +1,180 @@
+"""Batch drivers: many programs on one demonstration, one program on many inputs.
+
+Three layers per driver: a hot range function (no allocation, no reference counting) that
+stops early when the arena is too small; a chunk function that allocates the scratch and
+reruns with a doubled arena; and a parallel function that splits the work into chunks.
+Small batches call the chunk function directly: waking the thread pool costs more.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from metarlm.kernels.layout import (
+    HOT,
+    HOT_INLINE,
+    NO_ARENA,
+    NO_SPACE,
+    OK,
+    ROW_HOLES,
+    ROW_MAX_LHS,
+    STAMP,
+    VALID,
+)
+from metarlm.kernels.machine import F_FIELDS, evaluate
+from numba import njit, prange
+
+ARENA = 4096  # first arena size (ints) per chunk; doubled whenever a value does not fit
+
+
+@njit(cache=True)
+def scratch(max_words: int, max_lhs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Memo, frames and bindings for inputs of up to max_words words."""
+    side = max(max_words, 1) + 1
+    memo = np.zeros((side * side, 3), dtype=np.int64)
+    frames = np.zeros((side + 1, F_FIELDS), dtype=np.int64)
+    bind = np.zeros((3, side + 1, max(max_lhs, 1)), dtype=np.int64)
+    return memo, frames, bind
+
+
+@njit(**HOT_INLINE)
+def matches(arena: np.ndarray, a: int, length: int, expected: np.ndarray, exp_len: int,
+            holes: np.ndarray) -> bool:
+    """Whether a sequence value equals the expected tokens, binding hole markers on the way."""
+    if length != exp_len:
+        return False
+    for t in range(length):
+        v, x = arena[a + t], expected[t]
+        if v >= 0:
+            if v != x:
+                return False
+        elif holes[-1 - v] < 0:
+            holes[-1 - v] = x
+        elif holes[-1 - v] != x:
+            return False
+    return True
+
+
+@njit(**HOT)
+def check_range(code: np.ndarray, status: np.ndarray, ex_words: np.ndarray,
+                ex_lens: np.ndarray, exp_syms: np.ndarray, exp_lens: np.ndarray,
+                exp_ints: np.ndarray, fuel: int, max_output: int, is_int: bool,
+                verdict: np.ndarray, lo: int, hi: int, memo: np.ndarray, frames: np.ndarray,
+                bind: np.ndarray, arena: np.ndarray, holes: np.ndarray) -> int:
+    """verdict[p] for p in [lo, hi): does valid program p reproduce every example?
+
+    Stops at a program's first failing example; sequence holes pass when one token per hole
+    reproduces every example. Returns hi, or the program that needs a larger arena.
+    """
+    for p in range(lo, hi):
+        verdict[p] = False
+        if status[p] != VALID:
+            continue
+        holes[: code[p, ROW_HOLES]] = -1
+        ok = True
+        for e in range(ex_lens.shape[0]):
+            st, a, length = evaluate(code[p], ex_words[e, : ex_lens[e]], fuel, max_output,
+                                     is_int, memo, frames, bind, arena)
+            if st == NO_ARENA:
+                return p
+            if st != OK:
+                ok = False
+            elif is_int:
+                ok = a == exp_ints[e]
+            else:
+                ok = matches(arena, a, length, exp_syms[e], exp_lens[e], holes)
+            if not ok:
+                break
+        verdict[p] = ok
+    return hi
+
+
+@njit(cache=True)
+def check_chunk(code: np.ndarray, status: np.ndarray, ex_words: np.ndarray,
+                ex_lens: np.ndarray, exp_syms: np.ndarray, exp_lens: np.ndarray,
+                exp_ints: np.ndarray, fuel: int, max_output: int, is_int: bool,
+                verdict: np.ndarray, lo: int, hi: int) -> None:
+    """check_range on [lo, hi) with its own scratch, growing the arena as needed."""
+    max_lhs, max_holes = 1, 1
+    for p in range(lo, hi):
+        if status[p] == VALID:
+            max_lhs = max(max_lhs, code[p, ROW_MAX_LHS])
+            max_holes = max(max_holes, code[p, ROW_HOLES])
+    memo, frames, bind = scratch(ex_words.shape[1], max_lhs)
+    holes = np.empty(max_holes, dtype=np.int64)
+    arena = np.empty(ARENA, dtype=np.int64)
+    while lo < hi:
+        lo = check_range(code, status, ex_words, ex_lens, exp_syms, exp_lens, exp_ints, fuel,
+                         max_output, is_int, verdict, lo, hi, memo, frames, bind, arena, holes)
+        if lo < hi:
+            arena = np.empty(2 * arena.shape[0], dtype=np.int64)
+
+
+@njit(cache=True, parallel=True)
+def check_parallel(code: np.ndarray, status: np.ndarray, ex_words: np.ndarray,
+                   ex_lens: np.ndarray, exp_syms: np.ndarray, exp_lens: np.ndarray,
+                   exp_ints: np.ndarray, fuel: int, max_output: int, is_int: bool,
+                   verdict: np.ndarray, n_chunks: int) -> None:
+    """check_chunk over all programs, n_chunks chunks in parallel."""
+    n = code.shape[0]
+    for c in prange(n_chunks):
+        check_chunk(code, status, ex_words, ex_lens, exp_syms, exp_lens, exp_ints, fuel,
+                    max_output, is_int, verdict, c * n // n_chunks, (c + 1) * n // n_chunks)
+
+
+@njit(**HOT)
+def run_range(code: np.ndarray, words: np.ndarray, lens: np.ndarray, fuel: int,
+              max_output: int, is_int: bool, out_syms: np.ndarray, out_status: np.ndarray,
+              out_value: np.ndarray, lo: int, hi: int, memo: np.ndarray, frames: np.ndarray,
+              bind: np.ndarray, arena: np.ndarray) -> int:
+    """Evaluate program row 0 on input rows [lo, hi); hi, or the input that needs more arena.
+
+    out_value[k] is the integer, or the output's length with its tokens in out_syms[k]; an
+    output wider than out_syms gets NO_SPACE (its length still recorded) so the caller can
+    rerun it with room.
+    """
+    width = out_syms.shape[1]
+    for k in range(lo, hi):
+        st, a, length = evaluate(code[0], words[k, : lens[k]], fuel, max_output, is_int, memo,
+                                 frames, bind, arena)
+        if st == NO_ARENA:
+            return k
+        out_status[k], out_value[k] = st, a
+        if st == OK and not is_int:
+            out_value[k] = length
+            if length > width:
+                out_status[k] = NO_SPACE
+            else:
+                for t in range(length):
+                    out_syms[k, t] = arena[a + t]
+    return hi
+
+
+@njit(cache=True)
+def run_chunk(code: np.ndarray, words: np.ndarray, lens: np.ndarray, fuel: int,
+              max_output: int, is_int: bool, out_syms: np.ndarray, out_status: np.ndarray,
+              out_value: np.ndarray, lo: int, hi: int) -> None:
+    """run_range on [lo, hi) with its own scratch, growing the arena as needed."""
+    memo, frames, bind = scratch(words.shape[1], code[0, ROW_MAX_LHS])
+    arena = np.empty(ARENA, dtype=np.int64)
+    while lo < hi:
+        lo = run_range(code, words, lens, fuel, max_output, is_int, out_syms, out_status,
+                       out_value, lo, hi, memo, frames, bind, arena)
+        if lo < hi:
+            arena = np.empty(2 * arena.shape[0], dtype=np.int64)
+
+
+@njit(cache=True, parallel=True)
+def run_parallel(code: np.ndarray, words: np.ndarray, lens: np.ndarray, fuel: int,
+                 max_output: int, is_int: bool, out_syms: np.ndarray, out_status: np.ndarray,
+                 out_value: np.ndarray, n_chunks: int) -> None:
+    """run_chunk over all inputs, n_chunks chunks in parallel."""
+    n = lens.shape[0]
+    for c in prange(n_chunks):
+        run_chunk(code, words, lens, fuel, max_output, is_int, out_syms, out_status,
+                  out_value, c * n // n_chunks, (c + 1) * n // n_chunks)
+
+
+@njit(cache=True)
+def compiled_stamp() -> int:
+    """The source stamp this file's cached code was compiled under."""
+    return STAMP

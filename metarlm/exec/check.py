@@ -1,0 +1,341 @@
+"""Checking programs against demonstrations (batched, in the kernels) and filling holes.
+
+``check_demo`` is what ``metarlm check`` and the search call: it fills the holes of a
+sketch (``metarlm.exec.holes``, Z3) and reports each example. ``run_many`` evaluates one program
+on many inputs; ``check_batch`` gives one verdict per candidate program and
+``check_token_batch`` one per row of decoder ids (the search's hot path). All three run in
+the Numba kernels, which agree with the reference interpreter (``metarlm.lang.interp``) on every
+program and input; integer-algebra sketches go through the reference's symbolic path, and a
+sketch's verdict says whether some filling of its holes reproduces every example.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from metarlm.exec.compile import (
+    NEEDS_REFERENCE,
+    VALID,
+    SymbolTable,
+    kernels,
+    lower_programs,
+    lower_token_ids,
+    slot_map,
+)
+from metarlm.kernels import layout
+from metarlm.lang.demo import Demo, Example, Output
+from metarlm.lang.dsl import Hole, Program
+from metarlm.lang.interp import (
+    DEFAULT_FUEL,
+    EMPTY,
+    FUEL,
+    INT_LIMIT,
+    MAX_OUTPUT,
+    NO_RULE,
+    OVERFLOW,
+    TOO_LONG,
+    Fail,
+    Ok,
+    Result,
+    evaluate,
+)
+
+_REASONS = {layout.NO_RULE: NO_RULE, layout.FUEL: FUEL, layout.TOO_LONG: TOO_LONG,
+            layout.OVERFLOW: OVERFLOW, layout.EMPTY: EMPTY}
+_FIRST_WIDTH = 64  # output room per input on the first pass; wider outputs are rerun
+PARALLEL_MIN = 32_768  # smaller batches run on one thread (waking the pool costs more)
+
+
+@dataclass(frozen=True)
+class ExampleCheck:
+    """One example's verdict: what the program produced and whether it matches."""
+
+    example: Example
+    result: Result
+    ok: bool
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """The verdict of a program on a demonstration (after hole filling, if any)."""
+
+    program: Program
+    examples: tuple[ExampleCheck, ...]
+    filled: bool = False
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return all(e.ok for e in self.examples) and not self.note
+
+
+@dataclass(frozen=True)
+class PackedExamples:
+    """Examples as kernel arrays (symbol ids from one table)."""
+
+    words: np.ndarray  # (n, max input length) padded input words
+    lens: np.ndarray  # (n,) input lengths
+    syms: np.ndarray  # (n, max output length) expected tokens (sequence algebra)
+    out_lens: np.ndarray  # (n,) expected output lengths
+    ints: np.ndarray  # (n,) expected integers (integer algebra)
+    possible: bool  # False when some expected output can never be produced
+
+
+def matches(result: Result, expected: Output) -> bool:
+    """Whether an evaluation result equals an expected output."""
+    return isinstance(result, Ok) and result.value == expected
+
+
+def _clip(value: int) -> int:
+    return max(-layout.INT_CLAMP, min(layout.INT_CLAMP, value))
+
+
+def pack_words(inputs: Sequence[Sequence[str]], symbols: SymbolTable) -> tuple[np.ndarray,
+                                                                                np.ndarray]:
+    """Inputs as a padded (n, longest) id array and their lengths."""
+    lens = np.array([len(w) for w in inputs], dtype=np.int64).reshape(-1)
+    words = np.zeros((len(inputs), int(lens.max(initial=0))), dtype=np.int64)
+    flat = symbols.ids(w for ws in inputs for w in ws)
+    if flat:  # scatter row by row without a Python loop over rows
+        rows = np.repeat(np.arange(len(inputs)), lens)
+        cols = np.arange(len(flat)) - np.repeat(np.cumsum(lens) - lens, lens)
+        words[rows, cols] = flat
+    return words, lens
+
+
+def pack_examples(examples: Sequence[Example], algebra: str,
+                  symbols: SymbolTable) -> PackedExamples:
+    """Pack examples for the kernels; outputs of the wrong kind make ``possible`` False."""
+    words, lens = pack_words([e.input for e in examples], symbols)
+    outs = [e.output for e in examples]
+    if algebra == "int":
+        possible = all(isinstance(o, int) and abs(o) < INT_LIMIT for o in outs)
+        ints = [_clip(o) if isinstance(o, int) else 0 for o in outs]
+        seqs: list[Sequence[str]] = [() for _ in outs]
+    else:
+        possible = all(isinstance(o, tuple) for o in outs)
+        ints = [0] * len(outs)
+        seqs = [o if isinstance(o, tuple) else () for o in outs]
+    syms, out_lens = pack_words(seqs, symbols)
+    return PackedExamples(words, lens, syms, out_lens,
+                          np.array(ints, dtype=np.int64).reshape(-1), possible)
+
+
+def _chunks(n: int) -> int:
+    """Parallel chunks for a batch of n items; 0 means run serially (small batches)."""
+    import numba
+
+    # OpenMP's spinning workers made batches 30x slower when other processes (or torch's own
+    # OpenMP pool) shared the cores; Numba's workqueue layer has no such cliff.
+    if "NUMBA_THREADING_LAYER" not in os.environ:
+        numba.config.THREADING_LAYER = "workqueue"
+    threads = int(numba.get_num_threads())
+    return 0 if threads < 2 or n < PARALLEL_MIN else min(n, 8 * threads)
+
+
+def _limits(fuel: int, max_output: int) -> tuple[int, int]:
+    return _clip(fuel), _clip(max_output)
+
+
+def _names(symbols: SymbolTable, program: Program) -> list[str | Hole]:
+    """Symbol id -> output item; a hole marker -1-h indexes from the end to Hole(h)."""
+    holes = [h.index for r in program.rules for h in r.rhs if isinstance(h, Hole)]
+    return [*symbols.texts, *(Hole(h) for h in range(max(holes, default=-1), -1, -1))]
+
+
+def _result(status: int, value: int, tokens: list[int], names: list[str | Hole],
+            words: Sequence[str], algebra: str) -> Result:
+    if status == layout.OK:
+        return Ok(int(value)) if algebra == "int" else Ok(tuple(map(names.__getitem__, tokens)))
+    if status == layout.NO_RULE:
+        return Fail(NO_RULE, f"no rule covers {' '.join(words)!r}")
+    return Fail(_REASONS[status])
+
+
+def _split_outputs(syms: np.ndarray, status: np.ndarray, lengths: np.ndarray,
+                   todo: np.ndarray, outs: list[list[int]]) -> None:
+    """Copy each finished output's tokens into outs[todo[k]] (one tolist for the batch)."""
+    done = np.flatnonzero(status == layout.OK)
+    sizes = lengths[done]
+    flat = syms[done][np.arange(syms.shape[1])[None, :] < sizes[:, None]].tolist()
+    start = 0
+    for k, size in zip(todo[done].tolist(), sizes.tolist()):
+        outs[k] = flat[start: start + size]
+        start += size
+
+
+def kernel_run(program: Program, inputs: Sequence[Sequence[str]], fuel: int = DEFAULT_FUEL,
+               max_output: int = MAX_OUTPUT) -> list[Result]:
+    """Evaluate one program on many inputs in the kernels; ValueError if it has integer
+    holes or is malformed (those need the reference interpreter)."""
+    batch = kernels()[1]
+    symbols = SymbolTable()
+    lowered = lower_programs([program], symbols)
+    if lowered.status[0] != VALID:
+        raise ValueError("the kernels take no integer holes and no malformed programs")
+    words, lens = pack_words(inputs, symbols)
+    fuel, max_output = _limits(fuel, max_output)
+    is_int = program.algebra == "int"
+    todo = np.arange(len(inputs))
+    status = np.zeros(len(inputs), dtype=np.int64)
+    value = np.zeros(len(inputs), dtype=np.int64)
+    outs: list[list[int]] = [[] for _ in inputs]
+    width = _FIRST_WIDTH
+    while len(todo):
+        syms = np.zeros((len(todo), width), dtype=np.int64)
+        st, val = np.zeros(len(todo), dtype=np.int64), np.zeros(len(todo), dtype=np.int64)
+        args = (lowered.code, np.ascontiguousarray(words[todo]), lens[todo], fuel, max_output,
+                is_int, syms, st, val)
+        chunks = _chunks(len(todo))
+        if chunks:
+            batch.run_parallel(*args, chunks)
+        else:
+            batch.run_chunk(*args, 0, len(todo))
+        status[todo], value[todo] = st, val
+        if not is_int:
+            _split_outputs(syms, st, val, todo, outs)
+        todo = todo[st == layout.NO_SPACE]
+        width = int(val[st == layout.NO_SPACE].max(initial=0))
+    names = _names(symbols, program)
+    return [_result(s, v, o, names, ws, program.algebra)
+            for s, v, o, ws in zip(status.tolist(), value.tolist(), outs, inputs)]
+
+
+def run_many(program: Program, inputs: Sequence[Sequence[str]], fuel: int = DEFAULT_FUEL,
+             max_output: int = MAX_OUTPUT) -> list[Result]:
+    """Evaluate one program on many inputs (one Result per input, in order)."""
+    if not inputs:
+        return []
+    try:
+        return kernel_run(program, inputs, fuel, max_output)
+    except ValueError:
+        return [evaluate(program, words, fuel, max_output) for words in inputs]
+
+
+def _fills(program: Program, examples: Sequence[Example], fuel: int, max_output: int) -> bool:
+    """Whether some filling of the sketch's holes reproduces every example."""
+    from metarlm.exec.holes import fill_holes
+
+    return fill_holes(program, examples, fuel=fuel, max_output=max_output) is not None
+
+
+def _check_rows(code: np.ndarray, status: np.ndarray, packed: PackedExamples, algebra: str,
+                fuel: int, max_output: int) -> np.ndarray:
+    """Kernel verdicts for lowered rows (False for rows that are not VALID)."""
+    batch = kernels()[1]
+    verdict = np.zeros(len(status), dtype=np.bool_)
+    if not packed.possible or not len(status):
+        return verdict
+    fuel, max_output = _limits(fuel, max_output)
+    args = (code, status, packed.words, packed.lens, packed.syms, packed.out_lens, packed.ints,
+            fuel, max_output, algebra == "int", verdict)
+    chunks = _chunks(len(status))
+    if chunks:
+        batch.check_parallel(*args, chunks)
+    else:
+        batch.check_chunk(*args, 0, len(status))
+    return verdict
+
+
+def check_batch(programs: Sequence[Program], examples: Sequence[Example],
+                fuel: int = DEFAULT_FUEL, max_output: int = MAX_OUTPUT) -> list[bool]:
+    """One verdict per program: does it (some filling of its holes) reproduce every example?"""
+    verdicts = [False] * len(programs)
+    for algebra in ("seq", "int"):
+        where = [k for k, p in enumerate(programs) if p.algebra == algebra]
+        if not where:
+            continue
+        symbols = SymbolTable()
+        packed = pack_examples(examples, algebra, symbols)
+        lowered = lower_programs([programs[k] for k in where], symbols)
+        verdict = _check_rows(lowered.code, lowered.status, packed, algebra, fuel, max_output)
+        for n, k in enumerate(where):
+            sketch = lowered.status[n] == NEEDS_REFERENCE or (
+                verdict[n] and lowered.code[n, layout.ROW_HOLES] > 0)
+            verdicts[k] = bool(verdict[n])
+            if sketch and packed.possible:
+                verdicts[k] = _fills(programs[k], examples, fuel, max_output)
+    return verdicts
+
+
+def example_verdicts(programs: Sequence[Program], examples: Sequence[Example],
+                     fuel: int = DEFAULT_FUEL, max_output: int = MAX_OUTPUT) -> np.ndarray:
+    """A (programs, examples) boolean matrix: does program p reproduce example e?
+
+    Hole-free programs of one algebra are lowered once and checked example by example in the
+    kernels; others (sketches, mixed algebras) go through the reference interpreter.
+    """
+    out = np.zeros((len(programs), len(examples)), dtype=np.bool_)
+    algebras = {p.algebra for p in programs}
+    if not programs or not examples or len(algebras) != 1:
+        return _reference_verdicts(programs, examples, fuel, max_output, out)
+    algebra = algebras.pop()
+    symbols = SymbolTable()
+    packs = [pack_examples([e], algebra, symbols) for e in examples]
+    lowered = lower_programs(programs, symbols)
+    for k, packed in enumerate(packs):
+        out[:, k] = _check_rows(lowered.code, lowered.status, packed, algebra, fuel, max_output)
+    odd = np.flatnonzero((lowered.status != VALID) | (lowered.code[:, layout.ROW_HOLES] > 0))
+    for n in odd.tolist():
+        out[n] = [matches(evaluate(programs[n], e.input, fuel, max_output), e.output)
+                  for e in examples]
+    return out
+
+
+def _reference_verdicts(programs: Sequence[Program], examples: Sequence[Example], fuel: int,
+                        max_output: int, out: np.ndarray) -> np.ndarray:
+    for n, program in enumerate(programs):
+        out[n] = [matches(evaluate(program, e.input, fuel, max_output), e.output)
+                  for e in examples]
+    return out
+
+
+def check_token_batch(ids: np.ndarray, words: Sequence[str], tokens: Sequence[str],
+                      examples: Sequence[Example], algebra: str = "seq",
+                      fuel: int = DEFAULT_FUEL, max_output: int = MAX_OUTPUT) -> np.ndarray:
+    """Verdicts for a (batch, length) array of decoder ids, slot i meaning words[i] or
+    tokens[i]; malformed rows are False, sketches pass when some filling reproduces."""
+    symbols = SymbolTable()
+    packed = pack_examples(examples, algebra, symbols)
+    ids = np.atleast_2d(np.asarray(ids, dtype=np.int64))
+    lowered = lower_token_ids(ids, slot_map(words, symbols), slot_map(tokens, symbols), algebra,
+                              _chunks(len(ids)))
+    verdict = _check_rows(lowered.code, lowered.status, packed, algebra, fuel, max_output)
+    if not packed.possible:
+        return verdict
+    sketches = np.flatnonzero((lowered.status == NEEDS_REFERENCE)
+                              | (verdict & (lowered.code[:, layout.ROW_HOLES] > 0)))
+    if len(sketches):
+        from metarlm.neural.tokens import decode_program
+
+        for k in sketches.tolist():
+            program = decode_program(ids[k], words, tokens, algebra)
+            verdict[k] = _fills(program, examples, fuel, max_output)
+    return verdict
+
+
+def check_demo(program: Program, demo: Demo, fuel: int = DEFAULT_FUEL,
+               max_output: int = MAX_OUTPUT) -> CheckReport:
+    """Check a program (background rules first) on every example, filling holes if any."""
+    full = demo.background + program if demo.background is not None else program
+    filled, note = False, ""
+    if full.holes():
+        from metarlm.exec.holes import fill_holes
+
+        solved = fill_holes(full, demo.examples, fuel=fuel, max_output=max_output)
+        if solved is None:
+            note = "no assignment of the holes reproduces every example"
+        else:
+            full, filled = solved, True
+    results = run_many(full, [e.input for e in demo.examples], fuel, max_output)
+    checks = tuple(ExampleCheck(e, r, matches(r, e.output)) for e, r in zip(demo.examples, results))
+    return CheckReport(full, checks, filled, note)
+
+
+__all__ = ["CheckReport", "ExampleCheck", "Fail", "Ok", "PackedExamples", "check_batch",
+           "check_demo", "check_token_batch", "example_verdicts", "kernel_run", "matches",
+           "pack_examples", "pack_words", "run_many"]

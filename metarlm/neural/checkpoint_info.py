@@ -1,0 +1,53 @@
+"""What a checkpoint is: read ``metarlm.json`` and hash the weights (no torch import)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from metarlm.errors import MetarlmError
+
+CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
+SHIPPED = CHECKPOINTS / "default"  # recipes/default.sh: the meta-trained proposer
+SHIPPED_NOMETA = CHECKPOINTS / "nometa"  # recipes/nometa.sh: the same, without abstraction
+
+
+def weights_sha256(directory: Path) -> str:
+    """The sha256 of ``model.safetensors`` (identifies a checkpoint in results)."""
+    digest = hashlib.sha256()
+    with open(directory / "model.safetensors", "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def describe(checkpoint: str | Path | None = None) -> dict[str, Any]:
+    """A JSON-safe summary of a checkpoint directory (MetarlmError if it is not one)."""
+    directory = Path(checkpoint) if checkpoint is not None else SHIPPED
+    meta_path = directory / "metarlm.json"
+    if not meta_path.is_file() or not (directory / "model.safetensors").is_file():
+        raise MetarlmError(f"not a metarlm checkpoint: {directory} "
+                           "(needs metarlm.json and model.safetensors)")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise MetarlmError(f"{meta_path}: unreadable: {err}") from None
+    size = sum(p.stat().st_size for p in directory.iterdir() if p.is_file())
+    return {
+        "checkpoint": str(directory),
+        "sha256": weights_sha256(directory),
+        "size_bytes": size,
+        "parameters": meta.get("parameters"),
+        "model": meta.get("model_config"),
+        "grammars": meta.get("grammars"),
+        "priors": meta.get("priors"),
+        "steps": meta.get("steps"),
+        "seed": meta.get("seed"),
+        "symbols": meta.get("symbols", "episode"),
+        "training_seconds": meta.get("seconds"),
+        "command": meta.get("command"),
+        "written": meta.get("written"),
+        "validation": meta.get("validation"),
+    }

@@ -1,0 +1,110 @@
+"""Abduction: the meaning of a word no rule reads, as holes that Z3 fills from the examples.
+
+``jump around left twice -> ...`` with the SCAN rules but ``jump`` known gives the sketch
+``jump -> ?``, and the one example pins the hole down to ``I_JUMP``. ``joint`` abduces new
+words together with a rule of calls that reads them (`turn left -> I_TURN_LEFT` gives
+`u1 u2 -> [u2] [u1]`, `turn ->` and `left -> I_TURN_LEFT`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Protocol
+
+from metarlm.lang.demo import Example
+from metarlm.lang.dsl import Call, Hole, LhsItem, Program, Rule, Token, Var, Word
+from metarlm.synth.rule_prior import is_primitive
+from metarlm.synth.templates import call_patterns
+
+
+class Counter(Protocol):
+    """Anything that counts the candidates checked (the enumerator's budget)."""
+
+    candidates: int
+
+    def exhausted(self) -> bool: ...
+
+
+def abduce(current: Program, ex: Example, examples: Sequence[Example], lengths: Iterable[int],
+           budget: Counter) -> Iterator[Rule]:
+    """Sketches ``w -> ? ...`` (each length in ``lengths``) for words of ``ex`` no rule
+    understands, filled by Z3 from the examples.
+
+    The examples that decide are those whose every other word some rule understands; the
+    holes must be pinned down uniquely by them.
+    """
+    from metarlm.exec.holes import fill_all
+
+    mentioned = understood(current)
+    unknown = [w for w in dict.fromkeys(ex.input) if w not in mentioned]
+    for word in unknown[:2]:
+        relevant = [e for e in examples if set(e.input) <= mentioned | {word}]
+        # All of them first; when the current rules cannot read some of them (no filling
+        # fits all), each of the shortest showing the word alone: the scorer judges the result.
+        showing = [e for e in relevant if word in e.input][:3]
+        for group in [relevant, *([e] for e in showing)] if showing else []:
+            found = False
+            for n in lengths:
+                sketch = Rule((Word(word),), tuple(Hole(i) for i in range(n)))
+                solutions = fill_all(Program(current.rules + (sketch,), current.algebra),
+                                     group, limit=2)
+                budget.candidates += 1
+                found = found or bool(solutions)
+                if len(solutions) == 1:
+                    yield solutions[0].rules[-1]
+            if found:
+                break
+
+
+def joint(background: Program, learned: tuple[Rule, ...], lhs: tuple[LhsItem, ...],
+          binding: dict[Var, tuple[int, int]], ex: Example, examples: Sequence[Example],
+          max_calls: int, budget: Counter) -> Iterator[tuple[Rule, ...]]:
+    """Joint abduction: new one-word primitives (holes) and a rule of calls, filled together.
+
+    ``turn left -> I_TURN_LEFT`` with neither word known gives ``u1 u2 -> [u2] [u1]``,
+    ``turn ->`` and ``left -> I_TURN_LEFT`` when the examples pin every hole down. Each
+    bundle is the new primitives, then the rule of (at most ``max_calls``) calls.
+    """
+    from metarlm.exec.holes import fill_all
+
+    current = Program(background.rules + learned, background.algebra)
+    mentioned = {it.text for r in current.rules for it in r.lhs if isinstance(it, Word)}
+    new_words: list[str] = []
+    for s, e in binding.values():
+        word = ex.input[s] if e - s == 1 else None
+        if e - s == 1 and word not in mentioned and word not in new_words:
+            new_words.append(word)  # type: ignore[arg-type]
+    unknown = [v for v, (s, e) in binding.items() if e - s != 1 or ex.input[s] in new_words]
+    if not new_words or len(new_words) > 2 or any(
+            binding[v][1] - binding[v][0] != 1 for v in unknown):
+        return
+    known = mentioned | set(new_words) | {w.text for w in lhs if isinstance(w, Word)}
+    relevant = [e for e in examples if set(e.input) <= known]
+    variables = [v for v in lhs if isinstance(v, Var)]
+    for pattern in call_patterns(variables, max_calls):
+        if set(pattern) != set(variables):  # every part of the input counts
+            continue
+        rule = Rule(lhs, tuple(Call(v) for v in pattern))
+        for lengths in itertools.product(range(3), repeat=len(new_words)):
+            prims, k = [], 0
+            for word, n in zip(new_words, lengths):
+                prims.append(Rule((Word(word),), tuple(Hole(k + i) for i in range(n))))
+                k += n
+            if budget.exhausted():
+                return
+            sketch = Program(background.rules + tuple(prims) + learned + (rule,))
+            budget.candidates += 1
+            solutions = fill_all(sketch, relevant, limit=2)
+            if len(solutions) == 1:
+                n_bg = len(background)
+                yield solutions[0].rules[n_bg:n_bg + len(prims)] + (rule,)
+
+
+def understood(program: Program) -> set[str]:
+    """Words with a meaning of their own: those of primitives and of rules that spell no
+    token. A word only a memorising rule names (`x1 turn u1 -> I_TURN_LEFT I_JUMP [u1]`)
+    can still be abduced (`turn ->`), and the memorising rule is pruned once unneeded."""
+    return {it.text for r in program.rules
+            if is_primitive(r) or not any(isinstance(i, Token) for i in r.rhs)
+            for it in r.lhs if isinstance(it, Word)}

@@ -1,0 +1,165 @@
+"""Rule templates read off a demonstration: left-hand sides, bindings, right-hand sides.
+
+Left-hand sides come from an example's input (anchor words kept, gaps made variables);
+right-hand sides from its output, by segmenting it into sub-values, copies and tokens
+(sequence algebra) or as sums with holes for Z3 (integer algebra).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+
+from metarlm.lang.dsl import (
+    Call,
+    Const,
+    Copy,
+    Hole,
+    LhsItem,
+    Program,
+    RhsItem,
+    Rule,
+    Token,
+    Var,
+    Word,
+)
+from metarlm.lang.interp import Ok, _Evaluator, evaluate
+
+
+def call_patterns(variables: Sequence[Var], longest: int) -> Iterator[tuple[Var, ...]]:
+    """Sequences of calls over the variables, shortest first."""
+    for n in range(1, longest + 1):
+        yield from itertools.product(variables, repeat=n)
+
+
+def lhs_templates(words: Sequence[str], max_anchors: int = 2,
+                  kinds: frozenset[str] = frozenset("ux"),
+                  anchorable: frozenset[str] | None = None) -> Iterator[tuple[LhsItem, ...]]:
+    """Left-hand sides that match ``words``: anchors kept, gaps made variables.
+
+    A gap of one word becomes ``u`` or ``x``, a longer one ``x``; with ``y`` allowed, a gap at
+    either end (even an empty one) may also become ``y``: `x1 hundred y1` from "two hundred".
+    """
+    seen: set[tuple[LhsItem, ...]] = set()
+    n = len(words)
+    loose: list[tuple[LhsItem, ...]] = []
+    if n == 2:
+        loose += [(Var("u", 1), Var("u", 2)), (Var("x", 1), Var("x", 2))]
+    if n >= 2:  # a head or a tail word and the rest: `u1 x1` reads "mille tre cento" as 1000+300
+        loose += [(Var("u", 1), Var("x", 1)), (Var("x", 1), Var("u", 1))]
+    for lhs in loose:
+        if lhs not in seen:
+            seen.add(lhs)
+            yield lhs
+    for k in range(1, max_anchors + 1):
+        for anchors in itertools.combinations(range(n), k):
+            if len({words[a] for a in anchors}) < k and k > 1:
+                continue
+            if anchorable is not None and any(words[a] not in anchorable for a in anchors):
+                continue
+            for lhs in _fill_gaps(words, anchors, "y" in kinds):
+                if lhs not in seen and len(lhs) > 1:
+                    seen.add(lhs)
+                    yield lhs
+
+
+def _fill_gaps(words: Sequence[str], anchors: tuple[int, ...],
+               edge_y: bool = False) -> Iterator[tuple[LhsItem, ...]]:
+    bounds = [-1, *anchors, len(words)]
+    gaps = [bounds[i + 1] - bounds[i] - 1 for i in range(len(bounds) - 1)]
+    options: list[list[tuple[str, ...]]] = [
+        [()] if g == 0 else ([("u",), ("x",)] if g == 1 else [("x",)]) for g in gaps]
+    if edge_y:
+        for k in (0, len(gaps) - 1):
+            options[k] = options[k] + [("y",)]
+    for choice in itertools.product(*options):
+        items: list[LhsItem] = []
+        counts = {"u": 0, "x": 0, "y": 0}
+        for gi, kinds in enumerate(choice):
+            for kind in kinds:
+                counts[kind] += 1
+                items.append(Var(kind, counts[kind]))  # type: ignore[arg-type]
+            if gi < len(anchors):
+                items.append(Word(words[anchors[gi]]))
+        yield tuple(items)
+
+
+def bindings(lhs: tuple[LhsItem, ...], words: Sequence[str]) -> list[dict[Var, tuple[int, int]]]:
+    """Up to three bindings of lhs to the whole input, in the interpreter's order."""
+    rule = Rule(lhs, ())
+    ev = _Evaluator(Program((rule,)), words, 10_000, 10_000)
+    out = []
+    for binding in ev.bindings(0, 0, len(words)):
+        out.append(dict(zip(rule.variables(), binding)))
+        if len(out) == 3:
+            break
+    return out
+
+
+def known_parts(current: Program, lhs: tuple[LhsItem, ...], words: Sequence[str]) -> bool:
+    """Whether lhs matches the input and the current rules interpret every bound part."""
+    found = bindings(lhs, words)
+    if not found:
+        return False
+    return all(s == e or isinstance(evaluate(current, words[s:e]), Ok)
+               for s, e in found[0].values())
+
+
+def normal(rule: Rule) -> Rule:
+    """Drop ``+ 0`` terms and ``* 1`` scales, so equal rules compare equal."""
+    rhs: list[RhsItem] = []
+    for item in rule.rhs:
+        if isinstance(item, Const) and item.value == 0 and len(rule.rhs) > 1:
+            continue
+        rhs.append(Call(item.var) if isinstance(item, Call) and item.scale == 1 else item)
+    return Rule(rule.lhs, tuple(rhs))
+
+
+def segmentations(output: tuple[str, ...], values: dict[Var, tuple[str, ...]],
+                  words: dict[Var, tuple[str, ...]], most: int = 24,
+                  longest: int = 12) -> Iterator[tuple]:
+    """Right-hand sides that concatenate to ``output``: sub-values, copies, then tokens."""
+    found = 0
+    pieces = [(Call(v), val) for v, val in values.items() if val]
+    pieces += [(Copy(v), ws) for v, ws in words.items() if ws and ws not in values.values()]
+
+    def go(pos: int, acc: tuple[RhsItem, ...]) -> Iterator[tuple[RhsItem, ...]]:
+        nonlocal found
+        if found >= most or len(acc) > longest:
+            return
+        if pos == len(output):
+            found += 1
+            yield acc
+            return
+        for item, val in pieces:
+            if output[pos:pos + len(val)] == val:
+                yield from go(pos + len(val), acc + (item,))
+        yield from go(pos + 1, acc + (Token(output[pos]),))
+
+    yield from go(0, ())
+
+
+def int_shapes(known: list[Var]) -> Iterator[tuple[RhsItem, ...]]:
+    """Integer right-hand sides using every variable: each [v] or [v] * ?, plus ? or not."""
+    for keep in range(len(known), len(known) - 1, -1):
+        for subset in itertools.combinations(known, keep):
+            for scaled in itertools.product((False, True), repeat=len(subset)):
+                terms: list[RhsItem] = []
+                for var, sc in zip(subset, scaled):
+                    terms.append(Call(var, Hole(0)) if sc else Call(var))
+                for with_const in (False, True):
+                    yield _number_holes(tuple(terms) + ((Hole(0),) if with_const else ()))
+
+
+def _number_holes(rhs: tuple[RhsItem, ...]) -> tuple[RhsItem, ...]:
+    out, k = [], 0
+    for item in rhs:
+        if isinstance(item, Hole):
+            out.append(Hole(k))
+            k += 1
+        elif isinstance(item, Call) and isinstance(item.scale, Hole):
+            out.append(Call(item.var, Hole(k)))
+            k += 1
+        else:
+            out.append(item)
+    return tuple(out)

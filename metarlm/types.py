@@ -1,0 +1,98 @@
+"""Types every stage shares: the budget accountant, the search configuration, a candidate.
+
+They live here, below every stage, so that the search core, the neural proposer and the
+evaluation can all speak of them without importing one another.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from metarlm.lang.dsl import Program, Rule
+
+DL_WEIGHT = 0.5  # nats per symbol of description length in the ranking score
+
+TIME_LIMIT, CANDIDATE_BUDGET = "time limit", "candidate budget"
+
+
+@dataclass
+class Budget:
+    """One account of a search's costs: candidates checked in the kernels, Z3 calls and model
+    calls, each counted apart; ``seconds`` of wall time is the hard limit.
+
+    ``max_candidates`` bounds kernel-checked candidates only: a Z3 call or a model call costs
+    far more than a kernel check, so they are counted, reported and bounded by time instead.
+    """
+
+    max_candidates: int = 200_000
+    seconds: float = 30.0
+    candidates: int = 0  # candidate programs checked (kernels or reference)
+    z3_calls: int = 0  # hole-filling solver calls
+    model_calls: int = 0  # batched forward passes of the policy
+    started: float = field(default_factory=time.monotonic)
+
+    def exhausted(self) -> bool:
+        """Whether the time limit or the candidate budget is spent."""
+        return self.reason() is not None
+
+    def reason(self) -> str | None:
+        """``"time limit"`` or ``"candidate budget"`` when one is spent, else None."""
+        if time.monotonic() - self.started >= self.seconds:
+            return TIME_LIMIT
+        if self.candidates >= self.max_candidates:
+            return CANDIDATE_BUDGET
+        return None
+
+    def elapsed(self) -> float:
+        """Seconds since the budget started."""
+        return time.monotonic() - self.started
+
+    def remaining(self) -> float:
+        """Seconds left before the time limit (never negative)."""
+        return max(0.0, self.seconds - self.elapsed())
+
+    def costs(self) -> dict[str, float | int]:
+        """The counts as a dictionary (the report's and ``--json``'s ``costs``)."""
+        return {"candidates": self.candidates, "z3_calls": self.z3_calls,
+                "model_calls": self.model_calls, "seconds": round(self.elapsed(), 4)}
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Budgets and switches of one synthesis run."""
+
+    budget: int = 200_000
+    timeout: float = 20.0
+    seed: int = 0
+    use_model: bool = True
+    checkpoint: str | None = None
+    samples: int = 256
+    batch: int = 32
+    temperature: float = 1.0
+    model_share: float = 0.5
+    alternatives: int = 3
+    use_enumeration: bool = True  # fall back to decomposition when proposals fail
+    greedy: bool = False  # one argmax proposal, no sampling (the "no search" baseline)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A consistent program with its score parts and where it came from."""
+
+    program: Program
+    logprob: float | None
+    origin: str
+    found_after: int = 0  # candidates checked in the run when this program was found
+    found_at: float = 0.0  # time.monotonic() when it was found
+    rule_origins: tuple[tuple[Rule, str], ...] = ()  # finer than ``origin``, rule by rule
+
+    @property
+    def score(self) -> float:
+        """Log-probability (0 without a model) less the weighted description length."""
+        return (self.logprob or 0.0) - DL_WEIGHT * size(self.program)
+
+
+def size(program: Program) -> int:
+    """Description length: symbols on both sides of every rule, plus one per rule."""
+    return sum(1 + len(r.lhs) + len(r.rhs) for r in program.rules)
