@@ -7,7 +7,7 @@ evaluation can all speak of them without importing one another.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from metarlm.lang.dsl import Program, Rule
 
@@ -52,10 +52,10 @@ class Budget:
         """Seconds left before the time limit (never negative)."""
         return max(0.0, self.seconds - self.elapsed())
 
-    def costs(self) -> dict[str, float | int]:
+    def costs(self) -> dict[str, int]:
         """The counts as a dictionary (the report's and ``--json``'s ``costs``)."""
         return {"candidates": self.candidates, "z3_calls": self.z3_calls,
-                "model_calls": self.model_calls, "seconds": round(self.elapsed(), 4)}
+                "model_calls": self.model_calls}
 
 
 @dataclass(frozen=True)
@@ -96,3 +96,42 @@ class Candidate:
 def size(program: Program) -> int:
     """Description length: symbols on both sides of every rule, plus one per rule."""
     return sum(1 + len(r.lhs) + len(r.rhs) for r in program.rules)
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """Every cap and weight of the search core, each a documented setting.
+
+    A domain file may set any of them in a comment line (``// @cut_depth: 4``); a domain
+    plugin may set its own defaults (``numerals`` reads six failing examples per step).
+    """
+
+    beam: int = 4  # states grown per level while a beam lives
+    levels: int = 64  # levels a beam grows before it is given up
+    examples_per_step: int = 3  # failing examples (and as many cuts) read per state
+    fit_examples: int = 3  # of those, the first ones whose integer constants Z3 fits
+    cut_examples: int = 8  # failing examples cut into sub-demonstrations per state
+    cut_depth: int = 3  # cuts nested at most this deep
+    abduction_examples: int = 8  # failing examples whose unknown words are abduced per state
+    abduction_words: int = 2  # unknown words abduced per example
+    joint_words: int = 2  # new words abduced together with a rule of calls
+    joint_tokens: int = 2  # tokens each jointly abduced word may mean (0 to this)
+    hole_tokens: int = 3  # tokens an abduced word may mean (0 to this), sequence algebra
+    max_anchors: int = 2  # words kept literally in a left-hand side read off an input
+    bindings: int = 3  # bindings of a left-hand side to an input that are read
+    max_rhs: int = 12  # items of a right-hand side read off an output
+    max_segmentations: int = 24  # right-hand sides read off one output for one binding
+    revisions: int = 1  # 1: learned rules are also dropped, moved earlier or widened
+    reserve: int = 50_000  # states kept to go back to when every beam is spent
+    systematic_share: int = 50  # percent of checks the systematic lane gets after the beams
+    systematic_rules: int = 64  # rules of each size the systematic generator offers a state
+    chunk: int = 256  # candidates checked per kernel call
+    synonym_cost: int = 4  # a token spelled out that another word's rule already means
+    loose_cost: int = 2  # a rule with no word on its left: it applies everywhere
+    spelled_cost: int = 1  # a token written out in a rule with variables
+    empty_cost: int = 4  # a word that means nothing
+
+    @classmethod
+    def names(cls) -> frozenset[str]:
+        """The settings' names (what a domain file may set)."""
+        return frozenset(f.name for f in fields(cls))

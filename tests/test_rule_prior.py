@@ -1,16 +1,9 @@
-"""The enumerator's preferences: description length, tie-breaks and where rules are tried."""
+"""The search's preferences: description length, tie-breaks, cross-situational evidence."""
 
 from __future__ import annotations
 
 from metarlm.lang.domain import parse_program
-from metarlm.synth.rule_prior import (
-    inversions,
-    is_primitive,
-    narrowness,
-    positions,
-    prior_cost,
-    scale,
-)
+from metarlm.synth.rule_prior import narrowness, prior_cost
 from metarlm.types import size
 
 
@@ -36,19 +29,6 @@ def test_narrowness_orders_variable_kinds() -> None:
     u, x, y = Var("u", 1), Var("x", 1), Var("y", 1)
     assert narrowness(u, True) > narrowness(x, True) > narrowness(y, True)
     assert narrowness(u, False) < narrowness(x, False) < narrowness(y, False)
-
-
-def test_factors_nest_by_size() -> None:
-    hundred, thousand, plus = rules("x1 hundred y1 -> [x1] * 100 + [y1]\n"
-                                    "x1 thousand y1 -> [x1] * 1000 + [y1]\n"
-                                    "u1 u2 -> [u1] + [u2]", "numbers")
-    seven = rules("seven -> 7", "numbers")[0]
-    assert (scale(hundred), scale(thousand), scale(plus)) == (100, 1000, 1)
-    assert is_primitive(seven) and not is_primitive(plus)
-    assert inversions([thousand, hundred, plus]) == 0 < inversions([hundred, thousand, plus])
-    # a new factor is tried first before the rules of smaller factors, then last-first
-    assert positions((seven, hundred, plus), thousand) == [1, 3, 2]
-    assert positions((seven, hundred), seven) == [0]
 
 
 def test_a_word_means_only_tokens_every_example_showing_it_has() -> None:

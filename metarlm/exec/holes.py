@@ -30,7 +30,7 @@ from typing import Literal
 
 from metarlm.lang.demo import Example
 from metarlm.lang.dsl import Call, Const, Hole, Program, RhsItem, Rule, Token
-from metarlm.lang.interp import DEFAULT_FUEL, MAX_OUTPUT, Fail, Monomial, evaluate
+from metarlm.lang.interp import DEFAULT_FUEL, MAX_OUTPUT, Fail, Monomial, evaluate, reproduces
 
 DEFAULT_INT_RANGE = (0, 10**7)
 DEFAULT_TIMEOUT_MS = 2000
@@ -307,21 +307,11 @@ def fill_all(program: Program, examples: Sequence[Example], limit: int = 8,
         if isinstance(model, str):
             break
         filled = substitute(program, dict(model))
-        if _reproduces(filled, examples, fuel, max_output):
+        if reproduces(filled, examples, fuel, max_output):
             out.append(filled)
             if len(out) >= limit:
                 break
     return out
-
-
-def _reproduces(program: Program, examples: Sequence[Example], fuel: int,
-                max_output: int) -> bool:
-    """Whether the hole-free program's concrete runs give every expected output."""
-    for example in examples:
-        result = evaluate(program, example.input, fuel, max_output)
-        if isinstance(result, Fail) or result.value != example.output:
-            return False
-    return True
 
 
 def fill_holes(program: Program, examples: Sequence[Example], fuel: int = DEFAULT_FUEL,

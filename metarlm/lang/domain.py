@@ -6,8 +6,10 @@ A domain is named (``scan``, ``miniscan``, ``numbers``, ``code``, ``rules``: fil
 - the value algebra: ``seq`` when it uses ``seq_program``, ``int`` when ``int_program``;
 - the words and output tokens: finite when ``WORD``/``TOKEN`` are overridden by a list of
   strings, open (``None``) when they keep the core's regular expressions;
-- settings from comment lines ``// @key: value``: ``max_rules`` and ``max_words`` (integers)
-  and ``variables`` (the variable kinds allowed, e.g. ``// @variables: u x``; default all).
+- settings from comment lines ``// @key: value``: ``max_rules`` and ``max_words`` (integers),
+  ``variables`` (the variable kinds allowed, e.g. ``// @variables: u x``; default all),
+  ``bias`` (the search plugins the domain opts into, e.g. ``// @bias: numerals``; none by
+  default) and any search setting of ``metarlm.types.SearchSettings`` (``// @cut_depth: 4``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from metarlm import grammar as _grammar
 from metarlm.errors import DomainError, InputError, ProgramError
 from metarlm.lang.build import parse_rules
 from metarlm.lang.dsl import Algebra, Program
+from metarlm.types import SearchSettings
 
 # the grammar folder is installed as the package metarlm.grammar (see pyproject.toml)
 GRAMMAR_DIR = Path(_grammar.__file__).resolve().parent
@@ -42,6 +45,8 @@ class Domain:
     var_kinds: frozenset[str]
     settings: dict[str, int] = field(hash=False, compare=False)
     parser: Any = field(repr=False, hash=False, compare=False)
+    biases: frozenset[str] = frozenset()  # search plugins the grammar declares (@bias)
+    search: dict[str, int] = field(default_factory=dict, hash=False, compare=False)
 
     def parse(self, text: str, source: str = "<program>") -> Program:
         """Parse program text; raise ProgramError naming source, line and column."""
@@ -200,18 +205,24 @@ def _load(path: Path) -> Domain:
         return finite_language(term.pattern.value)
 
     settings: dict[str, int] = dict(DEFAULT_SETTINGS)
+    search: dict[str, int] = {}
     kinds = frozenset("uxy")
+    biases: frozenset[str] = frozenset()
     for key, value in _SETTING.findall(text):
         if key == "variables" and value and set(value.split()) <= set("uxy"):
             kinds = frozenset(value.split())
+        elif key == "bias" and value:
+            biases |= frozenset(value.replace(",", " ").split())
         elif key in DEFAULT_SETTINGS and value.isdigit():
             settings[key] = int(value)
+        elif key in SearchSettings.names() and value.isdigit():
+            search[key] = int(value)
         else:
             raise DomainError(f"{path}: unknown or malformed setting @{key}: {value}")
     return Domain(name=path.stem, path=path,
                   algebra="seq" if has_seq else "int", words=language("WORD"),
                   tokens=language("TOKEN") if has_seq else None, var_kinds=kinds,
-                  settings=settings, parser=parser)
+                  settings=settings, parser=parser, biases=biases, search=search)
 
 
 def load_domain(name_or_path: str | Path | Domain) -> Domain:

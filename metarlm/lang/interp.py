@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from metarlm.lang.dsl import Call, Const, Copy, Hole, Program, Rule, Token, Var, Word
 
@@ -280,6 +281,17 @@ def _run(program: Program, words: Sequence[str], fuel: int,
     if value is _FAIL:
         return Fail(NO_RULE, f"no rule covers {' '.join(words)!r}"), None
     return Ok(_freeze(value)), ev
+
+
+def reproduces(program: Program, examples: Iterable[Any], fuel: int = DEFAULT_FUEL,
+               max_output: int = MAX_OUTPUT) -> bool:
+    """Whether the program gives every example (``.input``, ``.output``) its output: the one
+    place that says so, by the spec."""
+    for example in examples:
+        result = evaluate(program, example.input, fuel, max_output)
+        if not isinstance(result, Ok) or result.value != example.output:
+            return False
+    return True
 
 
 def run_text(program: Program, text: str, **limits: int) -> Result:

@@ -5,15 +5,18 @@
    each batch is checked in the kernels, sketches have their holes filled with Z3, and every
    consistent program is kept with its model log-probability.
 2. Recursive decomposition. When whole programs fail within their share of the budget, the
-   enumerator (``metarlm.synth.enumerator``) takes over: rules already accepted and the background
-   cut the demonstration into sub-demonstrations, solved one rule at a time (abduction with Z3
-   for unknown words). Each rule found this way is marked with where it came from and at
-   which level: level 1 read off an example, level 2 off a span one cut deep, and so on.
+   search core (``metarlm.synth.core``) takes over: rules already accepted and the background
+   cut the demonstration into sub-demonstrations, solved one rule at a time by the generators
+   (read-off, abduction with Z3, revisions, systematic) and the domain's plugins. Each rule
+   found this way is marked with where it came from and at which level: level 1 read off an
+   example, level 2 off a span one cut deep, and so on.
 3. Ranking. Consistent programs are ordered by model log-probability (when a model is loaded)
    minus a description-length prior; the best is chosen, and up to three runners-up that
    behave differently are reported with an input on which they differ.
 
-Budgets are candidates checked and wall-clock seconds; the same seed gives the same result.
+One budget covers the run (``metarlm.types.Budget``): candidates checked, Z3 and model calls
+counted apart, wall-clock seconds the hard limit; the result says why the search ended. The
+same seed gives the same result.
 """
 
 from __future__ import annotations
@@ -27,8 +30,11 @@ from metarlm.exec.check import CheckReport, check_demo, run_many
 from metarlm.lang.demo import Demo, Output, format_output
 from metarlm.lang.dsl import Program, print_rule
 from metarlm.lang.interp import Fail, Ok, Step, derive, render
-from metarlm.synth.enumerator import EnumConfig, Enumerator
-from metarlm.types import Budget, Candidate, SearchConfig
+from metarlm.synth.core import Search
+from metarlm.synth.plugins import load_plugins
+from metarlm.types import Budget, Candidate, SearchConfig, SearchSettings
+
+ENOUGH = "enough consistent programs to rank"
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,13 @@ class SynthesisResult:
     seed: int = 0
     first_candidates: int | None = None  # candidates checked up to the first consistent one
     first_seconds: float | None = None  # seconds to the first consistent program
+    stopped: str | None = None  # why the search ended (time limit, candidate budget, ...)
+    costs: dict[str, Any] = field(default_factory=dict)  # candidates, z3_calls, model_calls
+
+    @property
+    def z3_calls(self) -> int:
+        """Hole-filling solver calls the run made."""
+        return int(self.costs.get("z3_calls", 0))
 
     @property
     def consistent(self) -> bool:
@@ -108,6 +121,8 @@ class SynthesisResult:
             "seed": self.seed,
             "first_candidates": self.first_candidates,
             "first_seconds": None if self.first_seconds is None else round(self.first_seconds, 4),
+            "stopped": self.stopped,
+            "costs": self.costs,
         }
 
 
@@ -122,7 +137,10 @@ def _query_json(q: QueryAnswer) -> dict[str, Any]:
 
 
 def synthesize(demo: Demo, config: SearchConfig | None = None, **overrides: Any) -> SynthesisResult:
-    """Find a program consistent with the demonstration within budget (see module docs)."""
+    """Find a program consistent with the demonstration within budget (see module docs).
+
+    One budget covers the whole run: ``timeout`` seconds from the call, model included.
+    """
     cfg = config or SearchConfig()
     if overrides:
         cfg = SearchConfig(**{**cfg.__dict__, **overrides})
@@ -130,6 +148,7 @@ def synthesize(demo: Demo, config: SearchConfig | None = None, **overrides: Any)
     found: list[Candidate] = []
     tried: list[str] = []
     scorer = None
+    stopped: str | None = None
     if cfg.use_model:
         from metarlm.neural.propose import ModelProposer
 
@@ -140,45 +159,53 @@ def synthesize(demo: Demo, config: SearchConfig | None = None, **overrides: Any)
         else:
             scorer = proposer
             share = Budget(max_candidates=int(cfg.budget * cfg.model_share),
-                           seconds=cfg.timeout * cfg.model_share)
-            offset = budget.candidates
-            found += [replace(c, found_after=c.found_after + offset)
-                      for c in proposer.propose(demo, cfg, share)]
+                           seconds=min(cfg.timeout * cfg.model_share, budget.remaining()))
+            found += proposer.propose(demo, cfg, share)
             budget.candidates += share.candidates
+            budget.model_calls += share.model_calls
+            budget.z3_calls += share.z3_calls
             tried.append(f"model: {share.candidates} sampled programs checked")
-    if not found and cfg.use_enumeration:
-        # The enumeration keeps its own share even when sampling overran its own.
-        rest = Budget(max_candidates=max(cfg.budget - budget.candidates,
-                                         int(cfg.budget * (1 - cfg.model_share))),
-                      seconds=max(cfg.timeout - budget.elapsed(),
-                                  cfg.timeout * (1 - cfg.model_share)))
-        offset = budget.candidates
-        found += [replace(c, found_after=c.found_after + offset)
-                  for c in _enumerate(demo, rest, cfg)]
-        budget.candidates += rest.candidates
-        tried.append(f"enumeration with decomposition and abduction: {rest.candidates} "
+    if not found and cfg.use_enumeration and not budget.exhausted():
+        before = budget.candidates
+        more, stopped = _search(demo, budget, cfg)
+        found += more
+        tried.append(f"search with decomposition and abduction: {budget.candidates - before} "
                      "candidate programs checked")
     if scorer is not None and found:
         found = [replace(c, logprob=scorer.logprob(demo, c.program)) if c.logprob is None
                  else c for c in found]
-    return _result(demo, cfg, found, budget, tried)
+    return _result(demo, cfg, found, budget, tried, stopped or budget.reason())
 
 
-def _enumerate(demo: Demo, budget: Budget, cfg: SearchConfig) -> list[Candidate]:
-    enum = Enumerator(demo.examples, demo.background, demo.domain.algebra, budget, EnumConfig(),
-                      kinds=demo.domain.var_kinds)
+def searcher(demo: Demo, budget: Budget, settings: SearchSettings | None = None) -> Search:
+    """The search core set up for a demonstration: its domain's plugins, settings and caps."""
+    plugins = load_plugins(demo.domain.biases)
+    base = settings or SearchSettings()
+    if settings is None:
+        for plugin in plugins:
+            base = replace(base, **plugin.settings)
+        base = replace(base, **demo.domain.search)
+    return Search(demo.examples, demo.background, demo.domain.algebra, budget, base,
+                  demo.domain.var_kinds, plugins, max_rules=demo.domain.settings["max_rules"])
+
+
+def _search(demo: Demo, budget: Budget, cfg: SearchConfig) -> tuple[list[Candidate], str]:
+    """Consistent programs from the search core, and why it ended."""
+    search = searcher(demo, budget)
     out: list[Candidate] = []
-    for program in enum.run():
+    for program in search.run():
         learned = program.rules[len(demo.background or ()):]
         out.append(Candidate(program, None, "decomposition", budget.candidates,
-                             time.monotonic(), tuple(enum.origins(learned).items())))
-        if len(out) > cfg.alternatives + 3 or budget.exhausted():
+                             time.monotonic(), tuple(search.origins(learned).items())))
+        if len(out) > cfg.alternatives + 3:
+            return out, ENOUGH
+        if budget.exhausted():
             break
-    return out
+    return out, search.stopped or budget.reason() or ENOUGH
 
 
 def _result(demo: Demo, cfg: SearchConfig, found: list[Candidate], budget: Budget,
-            tried: list[str]) -> SynthesisResult:
+            tried: list[str], stopped: str | None) -> SynthesisResult:
     unique: dict[Program, Candidate] = {}
     for cand in sorted(found, key=lambda c: -c.score):
         unique.setdefault(cand.program, cand)
@@ -186,7 +213,7 @@ def _result(demo: Demo, cfg: SearchConfig, found: list[Candidate], budget: Budge
     if not ranked:
         return SynthesisResult(None, demo.background, None, _answers(None, demo),
                                budget.candidates, budget.elapsed(), tried=tuple(tried),
-                               seed=cfg.seed)
+                               seed=cfg.seed, stopped=stopped, costs=budget.costs())
     best = ranked[0]
     first = min(ranked, key=lambda c: c.found_at)
     report = check_demo(_learned(best.program, demo.background), demo)
@@ -200,7 +227,7 @@ def _result(demo: Demo, cfg: SearchConfig, found: list[Candidate], budget: Budge
         queries=_answers(report.program, demo), candidates=budget.candidates,
         seconds=budget.elapsed(), alternatives=_alternatives(best, ranked[1:], demo, cfg),
         origin=origin, tried=tuple(tried), seed=cfg.seed, first_candidates=first.found_after,
-        first_seconds=first.found_at - budget.started)
+        first_seconds=first.found_at - budget.started, stopped=stopped, costs=budget.costs())
 
 
 def _learned(program: Program, background: Program | None) -> Program:

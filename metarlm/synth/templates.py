@@ -1,5 +1,8 @@
 """Rule templates read off a demonstration: left-hand sides, bindings, right-hand sides.
 
+Shared by the generators that read rules off examples (``generators.readoff``, ``sums``,
+``abduction``, ``cuts``) and by the ``numerals`` plugin.
+
 Left-hand sides come from an example's input (anchor words kept, gaps made variables);
 right-hand sides from its output, by segmenting it into sub-values, copies and tokens
 (sequence algebra) or as sums with holes for Z3 (integer algebra).
@@ -84,16 +87,24 @@ def _fill_gaps(words: Sequence[str], anchors: tuple[int, ...],
         yield tuple(items)
 
 
-def bindings(lhs: tuple[LhsItem, ...], words: Sequence[str]) -> list[dict[Var, tuple[int, int]]]:
-    """Up to three bindings of lhs to the whole input, in the interpreter's order."""
+def bindings(lhs: tuple[LhsItem, ...], words: Sequence[str],
+             most: int = 3) -> list[dict[Var, tuple[int, int]]]:
+    """Up to ``most`` bindings of lhs to the whole input, in the interpreter's order."""
     rule = Rule(lhs, ())
     ev = _Evaluator(Program((rule,)), words, 10_000, 10_000)
     out = []
     for binding in ev.bindings(0, 0, len(words)):
         out.append(dict(zip(rule.variables(), binding)))
-        if len(out) == 3:
+        if len(out) == most:
             break
     return out
+
+
+def function_words(current: Program, words: Sequence[str]) -> frozenset[str] | None:
+    """The words no rule interprets alone, which make a template's anchors (None: none are,
+    so any word may anchor)."""
+    loose = frozenset(w for w in words if not isinstance(evaluate(current, (w,)), Ok))
+    return loose or None
 
 
 def known_parts(current: Program, lhs: tuple[LhsItem, ...], words: Sequence[str]) -> bool:

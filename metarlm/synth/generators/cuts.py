@@ -1,21 +1,24 @@
-"""Sub-demonstrations: cut an example at a learned rule whose other parts are understood.
+"""The cuts generator: sub-demonstrations cut out of an example at the learned rules.
 
 With ``x1 after x2 -> [x2] [x1]`` and ``walk -> I_WALK`` learned, the example
 ``jump left twice after walk -> I_TURN_LEFT I_JUMP I_TURN_LEFT I_JUMP I_WALK`` says that
 ``jump left twice`` must give ``I_TURN_LEFT I_JUMP I_TURN_LEFT I_JUMP``; with ``x1 twice ->
 [x1] [x1]`` that in turn says ``jump left -> I_TURN_LEFT I_JUMP``: a two-word demonstration
 that no example shows, from which the rule ``u1 u2 -> [u2] [u1]`` can be read. The cut is a
-hypothesis (another rule might take the span first); the enumerator scores what it proposes
-against the real examples.
+hypothesis (another rule might take the span first); the search scores what it proposes
+against the real examples. ``Cuts`` offers them as sub-problems (up to the ``cut_depth``
+setting) to every generator; the search keeps the shortest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
+from metarlm.exec.check import run_many
 from metarlm.lang.demo import Example
 from metarlm.lang.dsl import Call, Const, Copy, Program, Rule, Token, Var
 from metarlm.lang.interp import Ok
+from metarlm.synth.base import Context, Generator, State, SubProblem
 from metarlm.synth.rule_prior import is_primitive
 from metarlm.synth.templates import bindings
 
@@ -25,8 +28,6 @@ Value = tuple[str, ...] | int
 
 def span_values(program: Program, words: Sequence[str]) -> dict[Span, Value | None]:
     """The program's value of every non-empty span of ``words`` (None where it has none)."""
-    from metarlm.exec.check import run_many
-
     n = len(words)
     spans = [(s, e) for s in range(n) for e in range(s + 1, n + 1)]
     results = run_many(program, [tuple(words[s:e]) for s, e in spans])
@@ -114,7 +115,22 @@ def sub_demos(program: Program, example: Example, depth: int = 3) -> list[Exampl
     return list(cut_levels(program, example, depth))
 
 
-def cut_levels(program: Program, example: Example, depth: int = 3) -> dict[Example, int]:
+class Cuts(Generator):
+    """Sub-problems: the failing examples cut at the learned rules (``cut_levels``)."""
+
+    name = "cuts"
+
+    def subproblems(self, state: State, failing: Sequence[Example],
+                    ctx: Context) -> Iterable[SubProblem]:
+        current = ctx.program(state.learned)
+        for ex in failing[: ctx.settings.cut_examples]:
+            levels = cut_levels(current, ex, ctx.settings.cut_depth, ctx.settings.bindings)
+            for sub, cuts in levels.items():
+                yield SubProblem(sub, cuts + 1)
+
+
+def cut_levels(program: Program, example: Example, depth: int = 3,
+               most: int = 3) -> dict[Example, int]:
     """Sub-demonstrations of ``example`` cut at the program's rules, up to ``depth`` cuts
     deep, each with the number of cuts that gave it (1: cut out of the example itself).
 
@@ -131,7 +147,7 @@ def cut_levels(program: Program, example: Example, depth: int = 3) -> dict[Examp
 
     def cut(start: int, end: int, output: Value, left: int) -> None:
         for rule in rules:
-            for binding in bindings(rule.lhs, words[start:end]):
+            for binding in bindings(rule.lhs, words[start:end], most):
                 shifted = {v: (s + start, e + start) for v, (s, e) in binding.items()}
                 if isinstance(output, int):
                     got = invert_sum(rule, shifted, values, output)

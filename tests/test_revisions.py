@@ -6,7 +6,8 @@ from metarlm.lang.demo import Example
 from metarlm.lang.domain import parse_program
 from metarlm.lang.dsl import Program, print_rule
 from metarlm.lang.interp import Ok, evaluate
-from metarlm.synth.revise import precedence_order, repairs, widened
+from metarlm.synth.generators.revisions import repairs, widened
+from metarlm.synth.plugins.precedence import precedence_order
 
 SCAN_RULES = open("examples/scan/scan.rules", encoding="utf-8").read()
 

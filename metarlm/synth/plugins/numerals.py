@@ -1,4 +1,4 @@
-"""Integer rules for number words: constants read off what the words name, or fitted by Z3.
+"""The ``numerals`` plugin: number words, whose rules' constants are what their words name.
 
 Number words compose the values their words name. A rule's scales and constant term are
 therefore drawn from the values of its own words (``named_values``): `x1 cent y1 -> [x1] *
@@ -6,11 +6,13 @@ therefore drawn from the values of its own words (``named_values``): `x1 cent y1
 example (``grounded_rules``), and a constant no word names (`y1 dix mille -> [y1] * 1100`,
 what fitting a few examples by rote gives) is never proposed. A word no rule reads but that
 looks like an inflection of a known one (`cents`, `vingts`, `mila`, `ciento`) means what that
-one does (``stem_values``). Rules whose words name nothing (English `hundred` when only the
-digits are known) have their constants fitted by Z3 instead, where the examples pin them
-down (``fitted_rules``). A rule that multiplies the part it starts with comes with rules that
-read each larger base said alone first (``base_guards``), and a finished program reads such
-bases first, larger first (``bases_first``): a multiplier is smaller than its base.
+one does (``stem_values``); a word with a value of its own is never an inflection. Rules whose
+words name nothing (English `hundred` when only the digits are known) are left to the general
+Z3 fitting (``generators.sums``). A rule that multiplies the part it starts with comes with
+rules that read each larger base said alone first (``base_guards``), a finished program reads
+such bases first, larger first (``bases_first``), and rules that multiply nest by size: a
+multiplier is smaller than its base. A domain opts in with ``// @bias: numerals``; these are
+assumptions about decimal-style number words (bases are powers of ten from 100 up).
 """
 
 from __future__ import annotations
@@ -18,16 +20,14 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from metarlm.lang.demo import Example
 from metarlm.lang.dsl import Call, Const, LhsItem, Program, RhsItem, Rule, Var, Word
 from metarlm.lang.interp import Ok, evaluate
-from metarlm.synth.rule_prior import is_primitive, positions
-from metarlm.synth.templates import int_shapes, known_parts, normal
-
-if TYPE_CHECKING:
-    from metarlm.types import Budget
+from metarlm.synth.base import Context, Plugin
+from metarlm.synth.rule_prior import is_primitive
+from metarlm.synth.templates import normal
 
 
 class WordValues(NamedTuple):
@@ -146,11 +146,16 @@ def grounded_rules(lhs: tuple[LhsItem, ...], values: dict[Var, object], output: 
 
 
 def inflection_kept(current: Program, rule: Rule) -> bool:
-    """False for an integer word meaning other than the one its look-alike words have
-    (`vingts -> 76`, read off one example by rote, where `vingt` means 20)."""
+    """False for an integer word meaning that its look-alike words do not name (`vingts ->
+    76`, read off one example by rote, where `vingt` means 20). A look-alike names its own
+    value (an inflection: `vingts`, 20) or that value times a known value of ten or more (a
+    derivation: `sixty`, 6 * 10, beside `six` and `ten`)."""
     named = word_values(current, rule.lhs)
-    return named is None or all(isinstance(c, Const) and c.value in named_values(*named)[1]
-                                for c in rule.rhs)
+    if named is None:
+        return True
+    derived = {g * v for g in named.guessed for v in lexicon(current).values() if v >= 10}
+    allowed = named_values(*named)[1] | derived
+    return all(isinstance(c, Const) and c.value in allowed for c in rule.rhs)
 
 
 def base_guards(current: Program, rule: Rule, shown: set[str]) -> tuple[Rule, ...]:
@@ -188,53 +193,59 @@ def bases_first(learned: tuple[Rule, ...]) -> tuple[Rule, ...]:
     return learned[:n] + tuple(alone) + tuple(r for r in learned[n:] if not base(r))
 
 
-def fitted_rules(background: Program, learned: tuple[Rule, ...], lhs: tuple[LhsItem, ...],
-                 ex: Example, examples: Sequence[Example], budget: Budget) -> Iterator[Rule]:
-    """Integer right-hand sides whose constants the examples determine uniquely (Z3).
+def scale(rule: Rule) -> int:
+    """The largest constant factor of the rule's calls (1 when none)."""
+    return max((it.scale for it in rule.rhs if isinstance(it, Call) and isinstance(it.scale, int)),
+               default=1)
 
-    The sketch is tried at each place among the ``learned`` rules (precedence changes which
-    examples it sees); the constants must be pinned down by more examples than holes.
-    When the examples it applies to disagree (Italian `due cento` is 200, not 2 + 100,
-    until a rule for `cento` comes first), those as long as ``ex`` are fitted instead, then
-    ``ex`` alone; the scorer then counts what such a rule explains.
-    """
-    from metarlm.exec.holes import fill_all
 
-    def program(rules: tuple[Rule, ...]) -> Program:
-        return Program(background.rules + rules, "int")
+def inversions(learned: Sequence[Rule]) -> int:
+    """Pairs of rules where one with a smaller factor comes first."""
+    scales = [scale(r) for r in learned if not is_primitive(r)]
+    return sum(a < b for i, a in enumerate(scales) for b in scales[i + 1:])
 
-    current = program(learned)
-    applicable = [e for e in examples if known_parts(current, lhs, e.input)]
-    alike = [e for e in applicable if len(e.input) == len(ex.input)]
-    # each group strictly smaller than the one before (a group fitted again fits no better)
-    groups = [g for g, bigger in ((applicable, None), (alike, applicable), ([ex], alike))
-              if bigger is None or len(g) < len(bigger)]
-    fitted: set[Rule] = set()
-    for shape in int_shapes([v for v in lhs if isinstance(v, Var)]):
-        sketch = Rule(lhs, shape)
-        holes = Program((sketch,), "int").holes()
-        if len(applicable) <= holes:
-            continue  # constants fitted to as many examples as they are predict nothing
-        # Filled at the outermost place and at the innermost: the constants fitted where
-        # the rule nests wrongly (`x1 thousand x2` under `x1 hundred and x2`) differ from
-        # the right ones, and the scorer then places both where they do best. (Every
-        # place in between was measured to cost 2-3x the time for no better programs.)
-        places = positions(learned, sketch)
-        for pos in dict.fromkeys([places[-1], places[0]]):
-            if budget.exhausted():
-                return
-            trial = learned[:pos] + (sketch,) + learned[pos:]
-            for group in groups:
-                if len(group) <= holes:
-                    break
-                solutions = fill_all(program(trial), group, limit=2)
-                budget.candidates += 1
-                # Two solutions: the examples do not pin the constants down, and a guess
-                # would only memorise; the sketch waits until more is explained.
-                if len(solutions) == 1:
-                    rule = normal(solutions[0].rules[len(background) + pos])
-                    if rule not in fitted:
-                        fitted.add(rule)
-                        yield rule
-                if solutions:
-                    break
+
+class Numerals(Plugin):
+    """Constants the words name, inflections, larger bases first, factors nested by size."""
+
+    name = "numerals"
+    # Rules with constants the words name cost no solver, so more failing examples are read
+    # per step (a rule such as `x1 cent y1` that explains many of them is seen before narrower
+    # ones crowd the beam); revised integer lists would cost Z3 fits number words cannot spare.
+    settings = {"examples_per_step": 6, "revisions": 0}
+
+    def sum_rules(self, current: Program, lhs: tuple[LhsItem, ...], values: dict[Var, object],
+                  output: int) -> tuple[list[Rule], bool]:
+        named = word_values(current, lhs)
+        if named is None:
+            return [], True
+        rules = list(grounded_rules(lhs, values, output, named))
+        return rules, bool(named.guessed) and not rules
+
+    def bundles(self, current: Program, rule: Rule, ctx: Context) -> list[tuple[Rule, ...]]:
+        guards = base_guards(current, rule, set(ctx.shown)) if "y" in ctx.kinds else ()
+        return [guards + (rule,)] if guards else []
+
+    def admits(self, current: Program, rule: Rule) -> bool:
+        return current.algebra != "int" or inflection_kept(current, rule)
+
+    def positions(self, learned: tuple[Rule, ...], rule: Rule, order: list[int]) -> list[int]:
+        factor = scale(rule)
+        if factor <= 1 or not order:
+            return order
+        # A number's parts nest by size (`x1 thousand x2` holds `x1 hundred x2`, not the
+        # reverse), so a rule that multiplies goes first before the rules of smaller factors;
+        # the examples decide when they can, this only breaks their ties.
+        n_prims = min(order)
+        at = next((i for i in range(n_prims, len(learned)) if scale(learned[i]) < factor),
+                  len(learned))
+        return [at] + [k for k in order if k != at]
+
+    def rank_terms(self, learned: tuple[Rule, ...]) -> tuple[int, ...]:
+        # factors nested by size, then larger factors: `two thousand three hundred` is
+        # 2*1000+300, not 2*10+3 read by the hundreds rule
+        return inversions(learned), -sum(map(scale, learned))
+
+    def finish(self, program: Program, learned: tuple[Rule, ...],
+               examples: Sequence[Example]) -> tuple[Rule, ...]:
+        return bases_first(learned) if program.algebra == "int" else learned

@@ -1,44 +1,39 @@
-"""Abduction: the meaning of a word no rule reads, as holes that Z3 fills from the examples.
+"""The abduction generator: a word no rule reads gets holes that Z3 fills from the examples.
 
 ``jump around left twice -> ...`` with the SCAN rules but ``jump`` known gives the sketch
 ``jump -> ?``, and the one example pins the hole down to ``I_JUMP``. ``joint`` abduces new
 words together with a rule of calls that reads them (`turn left -> I_TURN_LEFT` gives
-`u1 u2 -> [u2] [u1]`, `turn ->` and `left -> I_TURN_LEFT`).
+`u1 u2 -> [u2] [u1]`, `turn ->` and `left -> I_TURN_LEFT`). How many words, tokens and
+calls are tried are the settings ``abduction_words``, ``hole_tokens``, ``joint_words`` and
+``joint_tokens``; every solver call counts in the budget's ``z3_calls``.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Protocol
 
+from metarlm.exec.holes import fill_all
+from metarlm.exec.incremental import RIGHT
 from metarlm.lang.demo import Example
 from metarlm.lang.dsl import Call, Hole, LhsItem, Program, Rule, Token, Var, Word
+from metarlm.synth.base import Context, Generator, Move, State, SubProblem, quoted
 from metarlm.synth.rule_prior import is_primitive
-from metarlm.synth.templates import call_patterns
-
-
-class Counter(Protocol):
-    """Anything that counts the candidates checked (the enumerator's budget)."""
-
-    candidates: int
-
-    def exhausted(self) -> bool: ...
+from metarlm.synth.templates import bindings, call_patterns, function_words, lhs_templates
+from metarlm.types import Budget
 
 
 def abduce(current: Program, ex: Example, examples: Sequence[Example], lengths: Iterable[int],
-           budget: Counter) -> Iterator[Rule]:
+           budget: Budget, words: int = 2) -> Iterator[Rule]:
     """Sketches ``w -> ? ...`` (each length in ``lengths``) for words of ``ex`` no rule
     understands, filled by Z3 from the examples.
 
     The examples that decide are those whose every other word some rule understands; the
     holes must be pinned down uniquely by them.
     """
-    from metarlm.exec.holes import fill_all
-
     mentioned = understood(current)
     unknown = [w for w in dict.fromkeys(ex.input) if w not in mentioned]
-    for word in unknown[:2]:
+    for word in unknown[:words]:
         relevant = [e for e in examples if set(e.input) <= mentioned | {word}]
         # All of them first; when the current rules cannot read some of them (no filling
         # fits all), each of the shortest showing the word alone: the scorer judges the result.
@@ -49,7 +44,7 @@ def abduce(current: Program, ex: Example, examples: Sequence[Example], lengths: 
                 sketch = Rule((Word(word),), tuple(Hole(i) for i in range(n)))
                 solutions = fill_all(Program(current.rules + (sketch,), current.algebra),
                                      group, limit=2)
-                budget.candidates += 1
+                budget.z3_calls += 1
                 found = found or bool(solutions)
                 if len(solutions) == 1:
                     yield solutions[0].rules[-1]
@@ -59,15 +54,14 @@ def abduce(current: Program, ex: Example, examples: Sequence[Example], lengths: 
 
 def joint(background: Program, learned: tuple[Rule, ...], lhs: tuple[LhsItem, ...],
           binding: dict[Var, tuple[int, int]], ex: Example, examples: Sequence[Example],
-          max_calls: int, budget: Counter) -> Iterator[tuple[Rule, ...]]:
+          max_calls: int, budget: Budget, most_words: int = 2,
+          most_tokens: int = 2) -> Iterator[tuple[Rule, ...]]:
     """Joint abduction: new one-word primitives (holes) and a rule of calls, filled together.
 
     ``turn left -> I_TURN_LEFT`` with neither word known gives ``u1 u2 -> [u2] [u1]``,
     ``turn ->`` and ``left -> I_TURN_LEFT`` when the examples pin every hole down. Each
     bundle is the new primitives, then the rule of (at most ``max_calls``) calls.
     """
-    from metarlm.exec.holes import fill_all
-
     current = Program(background.rules + learned, background.algebra)
     mentioned = {it.text for r in current.rules for it in r.lhs if isinstance(it, Word)}
     new_words: list[str] = []
@@ -76,7 +70,7 @@ def joint(background: Program, learned: tuple[Rule, ...], lhs: tuple[LhsItem, ..
         if e - s == 1 and word not in mentioned and word not in new_words:
             new_words.append(word)  # type: ignore[arg-type]
     unknown = [v for v, (s, e) in binding.items() if e - s != 1 or ex.input[s] in new_words]
-    if not new_words or len(new_words) > 2 or any(
+    if not new_words or len(new_words) > most_words or any(
             binding[v][1] - binding[v][0] != 1 for v in unknown):
         return
     known = mentioned | set(new_words) | {w.text for w in lhs if isinstance(w, Word)}
@@ -86,7 +80,7 @@ def joint(background: Program, learned: tuple[Rule, ...], lhs: tuple[LhsItem, ..
         if set(pattern) != set(variables):  # every part of the input counts
             continue
         rule = Rule(lhs, tuple(Call(v) for v in pattern))
-        for lengths in itertools.product(range(3), repeat=len(new_words)):
+        for lengths in itertools.product(range(most_tokens + 1), repeat=len(new_words)):
             prims, k = [], 0
             for word, n in zip(new_words, lengths):
                 prims.append(Rule((Word(word),), tuple(Hole(k + i) for i in range(n))))
@@ -94,7 +88,7 @@ def joint(background: Program, learned: tuple[Rule, ...], lhs: tuple[LhsItem, ..
             if budget.exhausted():
                 return
             sketch = Program(background.rules + tuple(prims) + learned + (rule,))
-            budget.candidates += 1
+            budget.z3_calls += 1
             solutions = fill_all(sketch, relevant, limit=2)
             if len(solutions) == 1:
                 n_bg = len(background)
@@ -108,3 +102,57 @@ def understood(program: Program) -> set[str]:
     return {it.text for r in program.rules
             if is_primitive(r) or not any(isinstance(i, Token) for i in r.rhs)
             for it in r.lhs if isinstance(it, Word)}
+
+
+class Abduction(Generator):
+    """Unknown words' meanings (``abduce``), one by one and all together."""
+
+    name = "abduction"
+
+    def propose(self, state: State, problems: Sequence[SubProblem],
+                ctx: Context) -> Iterable[Move]:
+        current = ctx.program(state.learned)
+        s = ctx.settings
+        lengths = range(s.hole_tokens + 1) if ctx.algebra == "seq" else (1,)
+        abduced: dict[tuple[LhsItem, ...], Rule] = {}
+        # A language with many new words then needs one step, not one step per word.
+        failing = [e for e, v in zip(ctx.examples, state.outcome.verdicts) if v != RIGHT]
+        for ex in failing[: s.abduction_examples]:
+            for rule in abduce(current, ex, ctx.examples, lengths, ctx.budget,
+                               s.abduction_words):
+                if all(p.admits(current, rule) for p in ctx.plugins):
+                    abduced.setdefault(rule.lhs, rule)
+                    ctx.note([rule], f"abduced with Z3 from {quoted(ex)}")
+        yield from (Move((rule,), ctx.sources[rule]) for rule in abduced.values())
+        if len(abduced) > 1:
+            yield Move(tuple(abduced.values()), "abduced with Z3, all together")
+
+
+class JointAbduction(Generator):
+    """New words abduced together with a rule of calls that reads them (``joint``), for
+    each sub-problem (sequence algebra)."""
+
+    name = "joint abduction"
+    per_problem = True
+
+    def propose(self, state: State, problems: Sequence[SubProblem],
+                ctx: Context) -> Iterable[Move]:
+        if ctx.algebra != "seq":
+            return
+        for problem in problems:
+            yield from self._joint(state, problem, ctx)
+
+    @staticmethod
+    def _joint(state: State, problem: SubProblem, ctx: Context) -> Iterator[Move]:
+        ex, s = problem.example, ctx.settings
+        if len(ex.input) == 1:
+            return
+        anchors = function_words(ctx.program(state.learned), ex.input)
+        for lhs in lhs_templates(ex.input, s.max_anchors, ctx.kinds, anchors):
+            for binding in bindings(lhs, ex.input, s.bindings):
+                for bundle in joint(ctx.background, state.learned, lhs, binding, ex,
+                                    ctx.examples, s.hole_tokens + 1, ctx.budget,
+                                    s.joint_words, s.joint_tokens):
+                    yield Move(bundle, problem.where())
+                if ctx.budget.exhausted():
+                    return

@@ -9,7 +9,7 @@ from metarlm.data import load_scan
 from metarlm.lang.demo import Example
 from metarlm.lang.domain import parse_program
 from metarlm.lang.interp import Ok, evaluate
-from metarlm.synth.decompose import invert, span_values, sub_demos
+from metarlm.synth.generators.cuts import invert, span_values, sub_demos
 
 SCAN_RULES = open("examples/scan/scan.rules", encoding="utf-8").read()
 FULL = parse_program(SCAN_RULES, "scan")
@@ -94,7 +94,7 @@ def test_integer_cut_leaves_what_the_rest_does_not_explain() -> None:
 
 
 def test_a_one_word_example_has_nothing_to_cut() -> None:
-    from metarlm.synth.decompose import cut_levels
+    from metarlm.synth.generators.cuts import cut_levels
 
     assert cut_levels(FULL, _example("walk")) == {}
     assert sub_demos(FULL, _example("walk")) == []

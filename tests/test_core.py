@@ -1,4 +1,4 @@
-"""Enumerative rule induction: decomposition, abduction, templates and segmentations."""
+"""The search core and its generators on demonstrations: decomposition, abduction, plugins."""
 
 from __future__ import annotations
 
@@ -6,24 +6,36 @@ import pytest
 
 from metarlm.data import load_miniscan, load_scan
 from metarlm.exec.check import run_many
+from metarlm.exec.incremental import outcome
 from metarlm.lang.demo import Example, load_demo, parse_demo
 from metarlm.lang.domain import parse_program
 from metarlm.lang.dsl import Program, print_rule
 from metarlm.lang.interp import Ok, evaluate
-from metarlm.synth.enumerator import Enumerator
+from metarlm.synth.base import State
+from metarlm.synth.core import Search
+from metarlm.synth.generators.abduction import abduce
+from metarlm.synth.generators.primitives import cross_situational, one_word_rules
+from metarlm.synth.generators.readoff import ReadOff
+from metarlm.synth.generators.sums import sum_rules
+from metarlm.synth.search import searcher
 from metarlm.synth.templates import bindings
 from metarlm.types import Budget
 
 SCAN_RULES = open("examples/scan/scan.rules", encoding="utf-8").read()
 
 
-def _first(enum: Enumerator):
-    return next(iter(enum.run()), None)
+def _first(search: Search):
+    return next(iter(search.run()), None)
+
+
+def _numbers(demo, budget: Budget | None = None) -> Search:  # type: ignore[no-untyped-def]
+    """The search for a number-words demo, with the numbers domain's plugins."""
+    return searcher(demo, budget or Budget(seconds=30))
 
 
 def test_miniscan_study_items_solved_and_generalise() -> None:
     demo = parse_demo(load_miniscan())
-    program = _first(Enumerator(demo.examples, None, "seq", Budget(seconds=60)))
+    program = _first(Search(demo.examples, None, "seq", Budget(seconds=60)))
     assert program is not None
     for ex in demo.examples:  # every accepted program reproduces its demonstration
         assert evaluate(program, ex.input) == Ok(ex.output)
@@ -39,7 +51,7 @@ def test_one_shot_add_jump_by_abduction() -> None:
     output = " ".join(evaluate(full, demo_input.split()).value)  # type: ignore[union-attr]
     demo = parse_demo({"domain": "scan", "background": background,
                        "examples": [{"input": demo_input, "output": output}]})
-    program = _first(Enumerator(demo.examples, demo.background, "seq", Budget(seconds=30)))
+    program = _first(Search(demo.examples, demo.background, "seq", Budget(seconds=30)))
     assert program is not None
     assert program.rules[-1] == parse_program("jump -> I_JUMP", "scan").rules[0]
     test = load_scan("addprim_jump_test")
@@ -50,7 +62,7 @@ def test_one_shot_add_jump_by_abduction() -> None:
 def test_budget_is_respected() -> None:
     demo = parse_demo(load_miniscan())
     budget = Budget(max_candidates=10, seconds=60)
-    assert _first(Enumerator(demo.examples, None, "seq", budget)) is None
+    assert _first(Search(demo.examples, None, "seq", budget)) is None
     assert budget.candidates <= 10 + 256  # a started chunk is finished, then it stops
 
 
@@ -61,8 +73,7 @@ def test_integer_rules_found_with_z3() -> None:
                 ("five hundred three", 503)]
     demo = parse_demo({"domain": "numbers", "background": background,
                        "examples": [{"input": i, "output": o} for i, o in examples]})
-    program = _first(Enumerator(demo.examples, demo.background, "int", Budget(seconds=30),
-                                kinds=demo.domain.var_kinds))
+    program = _first(_numbers(demo))
     assert program is not None
     assert evaluate(program, ("two", "hundred", "three")) == Ok(203)
     assert evaluate(program, ("three", "hundred")) == Ok(300)
@@ -76,7 +87,7 @@ def test_every_yielded_program_is_consistent(seed: int) -> None:
     items = load_miniscan()["examples"]
     rng.shuffle(items)
     demo = parse_demo({"domain": "miniscan", "examples": items})
-    for k, program in enumerate(Enumerator(demo.examples, None, "seq",
+    for k, program in enumerate(Search(demo.examples, None, "seq",
                                            Budget(seconds=30)).run()):
         assert all(evaluate(program, e.input) == Ok(e.output) for e in demo.examples)
         if k == 3:
@@ -85,7 +96,7 @@ def test_every_yielded_program_is_consistent(seed: int) -> None:
 
 def test_example_order_does_not_matter_for_primitives() -> None:
     examples = [Example(("dax",), ("RED",)), Example(("dax", "fep"), ("RED", "RED"))]
-    program = _first(Enumerator(examples, None, "seq", Budget(seconds=10)))
+    program = _first(Search(examples, None, "seq", Budget(seconds=10)))
     assert program is not None and evaluate(program, ("dax", "fep")) == Ok(("RED", "RED"))
 
 
@@ -95,8 +106,8 @@ def test_cross_situational_primitives_without_one_word_examples() -> None:
                 ("wif kiki lug", "GREEN BLUE")]
     demo = parse_demo({"domain": "miniscan",
                        "examples": [{"input": i, "output": o} for i, o in examples]})
-    enum = Enumerator(demo.examples, None, "seq", Budget(seconds=30))
-    paired = Program(tuple(enum._paired_primitives(())), "seq")
+    enum = Search(demo.examples, None, "seq", Budget(seconds=30))
+    paired = Program(tuple(cross_situational(enum.ctx, ())), "seq")
     assert paired == parse_program("dax -> RED\nlug -> BLUE\nwif -> GREEN", "miniscan")
     program = _first(enum)
     assert program is not None
@@ -104,12 +115,11 @@ def test_cross_situational_primitives_without_one_word_examples() -> None:
 
 
 def _first_number_program(words: list[tuple[str, int]], examples: list[tuple[str, int]]):  # type: ignore[no-untyped-def]
-    """The enumerator's first program for number words, single words given as background."""
+    """The search's first program for number words, single words given as background."""
     demo = parse_demo({"domain": "numbers",
                        "background": "\n".join(f"{w} -> {v}" for w, v in words),
                        "examples": [{"input": i, "output": o} for i, o in examples]})
-    return _first(Enumerator(demo.examples, demo.background, "int", Budget(seconds=30),
-                             kinds=demo.domain.var_kinds))
+    return _first(_numbers(demo))
 
 
 def test_words_abduced_while_longer_examples_are_unreadable() -> None:
@@ -141,26 +151,24 @@ def test_abduction_falls_back_to_the_examples_it_can_read() -> None:
     demo = parse_demo({"domain": "numbers", "background": "uno -> 1\ndue -> 2\ncento -> 100",
                        "examples": [{"input": "vent uno", "output": 21},
                                     {"input": "due cento vent uno", "output": 221}]})
-    enum = Enumerator(demo.examples, demo.background, "int", Budget(seconds=30))
-    current = enum.program(parse_program("x1 x2 -> [x1] + [x2]", "numbers").rules)
-    abduced = list(enum._abduce(current, demo.examples[0]))
+    current = demo.background + parse_program("x1 x2 -> [x1] + [x2]", "numbers")
+    abduced = list(abduce(current, demo.examples[0], demo.examples, (1,), Budget()))
     assert abduced == list(parse_program("vent -> 20", "numbers").rules)
 
 
 def test_ranking_prefers_factors_nested_by_size() -> None:
-    from metarlm.synth.enumerator import _State
-
     demo = parse_demo({"domain": "numbers", "background": "two -> 2",
                        "examples": [{"input": "two", "output": 2}]})
-    enum = Enumerator(demo.examples, demo.background, "int", Budget(seconds=30))
+    enum = _numbers(demo)
+    done = outcome([2], demo.examples)
     nested = parse_program("y1 thousand y2 -> [y1] * 1000 + [y2]\n"
                            "y1 hundred y2 -> [y1] * 100 + [y2]", "numbers").rules
     inverted = parse_program("y1 hundred y2 -> [y1] * 100 + [y2]\n"
                              "y1 thousand y2 -> [y1] * 1000 + [y2]", "numbers").rules
     smaller = parse_program("y1 thousand y2 -> [y1] * 10 + [y2]\n"
                             "y1 hundred y2 -> [y1] * 100 + [y2]", "numbers").rules
-    ranked = sorted([_State(inverted, (True,)), _State(smaller, (True,)),
-                     _State(nested, (True,))], key=enum._rank)
+    ranked = sorted([State(inverted, done), State(smaller, done), State(nested, done)],
+                    key=enum._rank)
     # no inversion first; among equal inversions, the larger factors
     assert [s.learned for s in ranked] == [nested, inverted, smaller]
 
@@ -172,18 +180,17 @@ def test_integer_rules_fitted_to_the_example_at_hand_when_others_disagree() -> N
                        "background": "uno -> 1\ndue -> 2\nventi -> 20\ncento -> 100",
                        "examples": [{"input": "venti uno", "output": 21},
                                     {"input": "due cento", "output": 200}]})
-    enum = Enumerator(demo.examples, demo.background, "int", Budget(seconds=30))
-    state = enum._score([()])[0]
+    enum = _numbers(demo)
     ex = next(e for e in demo.examples if e.input == ("venti", "uno"))
     lhs = parse_program("u1 u2 -> [u1]", "numbers").rules[0].lhs
     values = {v: evaluate(demo.background, (w,)).value  # type: ignore[union-attr]
               for v, w in zip(lhs, ex.input)}
-    found = list(enum._int_rules(state, lhs, values, ex))
+    found = list(sum_rules(enum.ctx, (), lhs, values, ex, True))
     assert parse_program("u1 u2 -> [u1] + [u2]", "numbers").rules[0] in found
 
 
 def test_words_named_only_by_memorising_rules_stay_abducible() -> None:
-    from metarlm.synth.abduction import understood as _understood
+    from metarlm.synth.generators.abduction import understood as _understood
 
     program = parse_program("left -> I_TURN_LEFT\nx1 twice -> [x1] [x1]\n"
                             "walk turn x1 -> I_WALK [x1]", "scan")
@@ -199,9 +206,9 @@ def _scan_examples(*texts: str) -> list[Example]:
 
 def test_every_variable_a_rule_binds_is_used() -> None:
     examples = _scan_examples("walk", "run", "walk twice", "walk and run", "run after walk")
-    enum = Enumerator(examples, None, "seq", Budget(seconds=10))
-    state = enum._score([tuple(enum._primitives())])[0]
-    rules = [r for ex in examples[2:] for bundle in enum._candidate_rules(state, ex)
+    enum = Search(examples, None, "seq", Budget(seconds=10))
+    state = enum._check([tuple(one_word_rules(enum.ctx))])[0]
+    rules = [r for ex in examples[2:] for bundle in ReadOff()._rules(state, ex, enum.ctx, True)
              for r in bundle]
     assert any(len(r.variables()) == 2 for r in rules)
     for rule in rules:
@@ -211,11 +218,11 @@ def test_every_variable_a_rule_binds_is_used() -> None:
 
 def test_a_rule_list_that_gives_wrong_values_ranks_below_one_that_gives_none() -> None:
     examples = _scan_examples("walk", "run", "walk twice", "run thrice")
-    enum = Enumerator(examples, None, "seq", Budget(seconds=10))
-    prims = tuple(enum._primitives())
+    enum = Search(examples, None, "seq", Budget(seconds=10))
+    prims = tuple(one_word_rules(enum.ctx))
     greedy = prims + parse_program("u1 x1 -> [u1] [u1]", "scan").rules
     modest = prims + parse_program("x1 twice -> [x1] [x1]", "scan").rules
-    a, b = (enum._contradicted(s) for s in enum._score([greedy, modest]))
+    a, b = enum._check([greedy, modest])
     assert a.solved == b.solved == 3
     assert (a.wrong, b.wrong) == (1, 0)  # "run thrice" read as RUN RUN
     assert enum._rank(b) < enum._rank(a)
@@ -253,32 +260,30 @@ def test_number_words_from_a_curriculum_are_all_read_right(lang: str, candidates
     from metarlm.eval.generated import curriculum_demo
 
     demo = parse_demo(curriculum_demo(lang))
-    budget = Budget(max_candidates=candidates, seconds=600)
-    enum = Enumerator(demo.examples, demo.background, "int", budget,
-                      kinds=demo.domain.var_kinds)
-    program = _first(enum)
+    program = _first(_numbers(demo, Budget(max_candidates=candidates, seconds=600)))
     assert program is not None
     answers = run_many(program, [q.input for q in demo.queries])
     assert all(a == Ok(q.expected) for a, q in zip(answers, demo.queries))
 
 
-def _french() -> Enumerator:
+def _french() -> Search:
     words = {"quatre": 4, "cinq": 5, "vingt": 20, "cent": 100, "mille": 1000}
     demo = parse_demo({"domain": "numbers",
                        "background": "\n".join(f"{w} -> {v}" for w, v in words.items()),
                        "examples": [{"input": "cinq cent quatre vingts", "output": 580}]})
-    return Enumerator(demo.examples, demo.background, "int", Budget(seconds=30))
+    return _numbers(demo)
 
 
-def _proposed(enum: Enumerator, learned: str, lhs: str, words: str, output: int) -> list[str]:
-    state = enum._score([parse_program(learned, "numbers").rules])[0]
-    current = enum.program(state.learned)
+def _proposed(enum: Search, learned: str, lhs: str, words: str, output: int) -> list[str]:
+    state = enum._check([parse_program(learned, "numbers").rules])[0]
+    current = enum.ctx.program(state.learned)
     rule = parse_program(f"{lhs} -> 0", "numbers").rules[0]
     ex = Example(tuple(words.split()), output)
     binding = bindings(rule.lhs, ex.input)[0]
     values = {v: 0 if s == e else evaluate(current, ex.input[s:e]).value  # type: ignore[union-attr]
               for v, (s, e) in binding.items()}
-    return [print_rule(r, "int") for r in enum._int_rules(state, rule.lhs, values, ex)]
+    return [print_rule(r, "int") for r in sum_rules(enum.ctx, state.learned, rule.lhs, values,
+                                                    ex, True)]
 
 
 def test_an_inflected_base_is_read_from_one_example() -> None:
@@ -304,13 +309,13 @@ def test_rules_say_which_example_or_cut_they_were_read_off() -> None:
     background = parse_program("\n".join(ln for ln in SCAN_RULES.splitlines()
                                          if not ln.startswith("u1 u2")), "scan")
     examples = _scan_examples("jump left twice after walk")
-    enum = Enumerator(examples, background, "seq", Budget(seconds=30))
-    enum._expand(enum._score([()])[0])
+    enum = Search(examples, background, "seq", Budget(seconds=30))
+    enum._expand(enum._check([()])[0])
     u1u2 = parse_program("u1 u2 -> [u2] [u1]", "scan").rules[0]
-    assert u1u2 in enum.sources  # proposed, though a same-sized rule may rank above it
+    assert u1u2 in enum.ctx.sources  # proposed, though a same-sized rule may rank above it
     assert enum.origins([u1u2])[u1u2] == (
         "level 3: read off the cut “jump left -> I_TURN_LEFT I_JUMP”")
-    assert enum.origins(enum._primitives()) == {}  # no one-word example here
+    assert one_word_rules(enum.ctx) == []  # no one-word example here
 
 
 def test_the_result_names_where_each_learned_rule_came_from() -> None:

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from metarlm.lang.domain import parse_program
 from metarlm.lang.dsl import Call, Const, Var, print_rule
-from metarlm.synth.integer_rules import (
+from metarlm.synth.placement import positions
+from metarlm.synth.plugins.numerals import (
+    Numerals,
     base_guards,
     grounded_rhs,
     inflection_kept,
+    inversions,
     named_values,
+    scale,
     stem_values,
 )
+from metarlm.synth.rule_prior import is_primitive
 
 FRENCH = parse_program("quatre -> 4\ncinq -> 5\nvingt -> 20\ncent -> 100\nmille -> 1000\n"
                        "u1 x1 -> [u1] + [x1]", "numbers")
@@ -72,7 +77,7 @@ def test_an_inflection_is_not_abduced_a_value_by_rote() -> None:
 
 
 def test_bases_are_powers_of_ten_from_a_hundred() -> None:
-    from metarlm.synth.integer_rules import is_base
+    from metarlm.synth.plugins.numerals import is_base
 
     assert [v for v in (10, 20, 100, 200, 1000, 1100, 10_000) if is_base(v)] == [
         100, 1000, 10_000]
@@ -81,10 +86,27 @@ def test_bases_are_powers_of_ten_from_a_hundred() -> None:
 
 
 def test_larger_bases_said_alone_are_read_first() -> None:
-    from metarlm.synth.integer_rules import bases_first
+    from metarlm.synth.plugins.numerals import bases_first
 
     learned = parse_program("y1 百 x1 -> [y1] * 100 + [x1]\n百 y1 -> [y1] + 100\n"
                             "千 y1 -> [y1] + 1000\nu1 u2 -> [u1] + [u2]", "numbers").rules
     assert [print_rule(r, "int") for r in bases_first(learned)] == [
         "千 y1 -> [y1] + 1000", "百 y1 -> [y1] + 100", "y1 百 x1 -> [y1] * 100 + [x1]",
         "u1 u2 -> [u1] + [u2]"]
+
+
+def test_factors_nest_by_size() -> None:
+    def rules(text: str, domain: str):  # type: ignore[no-untyped-def]
+        return parse_program(text, domain).rules
+
+    hundred, thousand, plus = rules("x1 hundred y1 -> [x1] * 100 + [y1]\n"
+                                    "x1 thousand y1 -> [x1] * 1000 + [y1]\n"
+                                    "u1 u2 -> [u1] + [u2]", "numbers")
+    seven = rules("seven -> 7", "numbers")[0]
+    assert (scale(hundred), scale(thousand), scale(plus)) == (100, 1000, 1)
+    assert is_primitive(seven) and not is_primitive(plus)
+    assert inversions([thousand, hundred, plus]) == 0 < inversions([hundred, thousand, plus])
+    # a new factor is tried first before the rules of smaller factors, then last-first
+    assert positions((seven, hundred, plus), thousand, [Numerals()]) == [1, 3, 2]
+    assert positions((seven, hundred, plus), thousand) == [3, 2, 1]
+    assert positions((seven, hundred), seven, [Numerals()]) == [0]

@@ -1,0 +1,29 @@
+"""How the search ranks states: reproduced examples first, then description length.
+
+A state ranks by examples reproduced less examples given a wrong value (a rule that reads too
+much is worse than one that reads too little), then by its description length (symbols plus
+the prior's surcharges, ``rule_prior.prior_cost``) less what the generators' scores say, then
+by each plugin's terms, then by general tie-breaks: more rules (at one description length,
+the finer decomposition), fewer rules of variables alone, and the
+more general variables in anchored rules (`y1 twice` over `x1 twice` over `u1 twice`) and the
+narrower ones in rules of variables alone (`u1 u2` over `x1 x2`, which fits anything).
+"""
+
+from __future__ import annotations
+
+from metarlm.synth.base import Context, State
+from metarlm.synth.rule_prior import anchored, narrowness, prior_cost
+from metarlm.types import size
+
+
+def rank(state: State, ctx: Context) -> tuple:
+    """The state's sort key: smaller ranks first."""
+    learned = state.learned
+    loose = sum(1 for r in learned if not anchored(r))
+    narrow = sum(narrowness(v, anchored(r)) for r in learned for v in r.variables())
+    terms: tuple = ()
+    for plugin in ctx.plugins:
+        terms += plugin.rank_terms(learned)
+    length = size(ctx.program(learned)) + prior_cost(learned, ctx.settings)
+    return (-state.solved + state.wrong, length - state.score, *terms, -len(learned), loose,
+            narrow)
