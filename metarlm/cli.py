@@ -291,7 +291,7 @@ synth_app = typer.Typer(name="synth", add_completion=False, pretty_exceptions_en
 def synth(
     demo: Annotated[Path, typer.Option(help="Demonstration JSON file.", show_default=False)],
     no_model: Annotated[bool, typer.Option(
-        "--no-model", help="Enumeration only: no neural proposals.")] = False,
+        "--no-model", help="Search without the policy (unguided).")] = False,
     budget: Annotated[int, typer.Option(min=1, help="Most candidate programs to check.")] = 200_000,
     timeout: Annotated[float, typer.Option(min=0.1, help="Most seconds to search.")] = 20.0,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same result).")] = 0,
@@ -336,7 +336,7 @@ def eval_command(
         "scan-length, scan-addjump, scan-aroundright, scan-oneshot, numbers, code, new-domain.",
         show_default=False)],
     system: Annotated[list[str], typer.Option(
-        "--system", help="System (repeatable): meta, nometa, enum, greedy.",
+        "--system", help="System (repeatable): meta, nometa, enum, nye, greedy.",
         show_default=False)],
     out: Annotated[Path, typer.Option(help="Directory for results.json, results.md, plots.",
                                       show_default=False)],
@@ -349,6 +349,9 @@ def eval_command(
         help="Checkpoint of meta/greedy (default: the shipped one).", show_default=False)] = None,
     nometa_checkpoint: Annotated[str | None, typer.Option(
         help="Checkpoint of nometa (default: the shipped one).", show_default=False)] = None,
+    nye_checkpoint: Annotated[str | None, typer.Option(
+        help="Whole-program checkpoint of nye (default: the shipped one).",
+        show_default=False)] = None,
     episodes: Annotated[int | None, typer.Option(
         min=1, help="Tasks per seed of the drawn suites.", show_default=False)] = None,
     shots: Annotated[str, typer.Option(
@@ -366,7 +369,8 @@ def eval_command(
     config = EvalConfig(
         suites=tuple(suite), systems=tuple(system), out=out, seeds=seeds, workers=workers,
         budgets=Budgets(budget=budget, timeout=timeout, samples=samples),
-        checkpoint=checkpoint, nometa_checkpoint=nometa_checkpoint, episodes=episodes,
+        checkpoint=checkpoint, nometa_checkpoint=nometa_checkpoint,
+        nye_checkpoint=nye_checkpoint, episodes=episodes,
         quick=quick, shots=counts)
     results = run_eval(config)
     from metarlm.eval.report import main_table

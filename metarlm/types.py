@@ -52,6 +52,10 @@ class Budget:
         """Seconds left before the time limit (never negative)."""
         return max(0.0, self.seconds - self.elapsed())
 
+    def solver_ms(self, most: int = 2000) -> int:
+        """A solver call's time limit: ``most`` ms, or what is left of the budget."""
+        return max(1, min(most, int(self.remaining() * 1000)))
+
     def costs(self) -> dict[str, int]:
         """The counts as a dictionary (the report's and ``--json``'s ``costs``)."""
         return {"candidates": self.candidates, "z3_calls": self.z3_calls,
@@ -65,15 +69,18 @@ class SearchConfig:
     budget: int = 200_000
     timeout: float = 20.0
     seed: int = 0
-    use_model: bool = True
-    checkpoint: str | None = None
-    samples: int = 256
+    use_model: bool = True  # the policy guides the search
+    checkpoint: str | None = None  # the policy (None: the shipped one)
+    policy_samples: int = 16  # rules the policy proposes per sub-problem
+    sampler: bool = False  # whole programs sampled first (Nye et al.; the ``nye`` system)
+    sampler_checkpoint: str | None = None  # the whole-program model (None: the shipped one)
+    samples: int = 256  # whole programs sampled at most
     batch: int = 32
     temperature: float = 1.0
-    model_share: float = 0.5
+    model_share: float = 0.5  # of the budget, for whole-program sampling
     alternatives: int = 3
-    use_enumeration: bool = True  # fall back to decomposition when proposals fail
-    greedy: bool = False  # one argmax proposal, no sampling (the "no search" baseline)
+    use_enumeration: bool = True  # the search runs when sampled programs fail
+    greedy: bool = False  # the policy's first rule at each step, no search
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,8 @@ class SearchSettings:
     systematic_share: int = 50  # percent of checks the systematic lane gets after the beams
     systematic_rules: int = 64  # rules of each size the systematic generator offers a state
     chunk: int = 256  # candidates checked per kernel call
+    guided_chunk: int = 32  # candidates checked per call when a policy orders them
+    guided_keep: int = 8  # a guided expansion stops once this many children do better
     synonym_cost: int = 4  # a token spelled out that another word's rule already means
     loose_cost: int = 2  # a rule with no word on its left: it applies everywhere
     spelled_cost: int = 1  # a token written out in a rule with variables

@@ -116,3 +116,29 @@ def test_scan_demo_is_consistent_but_ambiguous() -> None:
     # and opposite is not shown), so only consistency is promised without a model.
     result = synthesize(load_demo("examples/scan/demo.json"), NO_MODEL)
     assert result.consistent and result.alternatives
+
+
+def test_a_hard_demo_runs_to_its_time_limit_and_says_so() -> None:
+    import random
+
+    from metarlm.data import load_scan
+
+    rng = random.Random(0)  # 12 random commands of the length split's training file
+    pairs = rng.sample(load_scan("length_train"), 12)
+    demo = parse_demo({"domain": "scan",
+                       "examples": [{"input": c, "output": a} for c, a in pairs]})
+    result = synthesize(demo, SearchConfig(use_model=False, timeout=6))
+    if not result.consistent:  # never a give-up with time left
+        assert result.stopped == "time limit" and result.seconds >= 6
+    assert result.seconds < 6 * 1.1 + 1  # the time limit holds
+
+
+def test_the_result_says_what_ended_the_search() -> None:
+    demo = parse_demo(load_miniscan())
+    assert synthesize(demo, SearchConfig(use_model=False, budget=20)).stopped == (
+        "candidate budget")
+    done = synthesize(demo, NO_MODEL)
+    assert done.consistent and done.stopped
+    record = done.to_json()
+    assert record["stopped"] == done.stopped
+    assert set(record["costs"]) == {"candidates", "z3_calls", "model_calls"}

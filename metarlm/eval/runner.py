@@ -51,6 +51,7 @@ class EvalConfig:
     budgets: Budgets = field(default_factory=Budgets)
     checkpoint: str | None = None
     nometa_checkpoint: str | None = None
+    nye_checkpoint: str | None = None
     episodes: int | None = None
     quick: bool = False
     shots: tuple[int, ...] = SHOTS
@@ -139,7 +140,8 @@ def _order(records: list[Record], tasks: Sequence[Task], systems: Sequence[Syste
 def run_eval(cfg: EvalConfig) -> dict[str, Any]:
     """Run the evaluation, write every output into ``cfg.out`` and return the results object."""
     started = time.perf_counter()
-    systems = resolve_systems(cfg.systems, cfg.checkpoint, cfg.nometa_checkpoint)
+    systems = resolve_systems(cfg.systems, cfg.checkpoint, cfg.nometa_checkpoint,
+                              cfg.nye_checkpoint)
     tasks = plan_tasks(cfg)
     ready = [s for s in systems if s.available]
     jobs = [make_job(task, system, cfg.budgets) for task in tasks for system in ready]

@@ -1,11 +1,13 @@
 """The systems compared and one run of a system on a task (the unit of work of a worker).
 
-- ``meta``: the meta-trained proposer (the shipped checkpoint unless one is given), then
-  enumeration with decomposition when its proposals fail;
-- ``nometa``: the same search with a checkpoint of the same architecture trained without
-  meta-learning (``--nometa-checkpoint``);
-- ``enum``: enumeration with decomposition alone, no model;
-- ``greedy``: one argmax proposal of the meta-trained model, no sampling, no enumeration.
+- ``meta``: the search guided by the meta-trained policy (the shipped checkpoint unless one is
+  given): it proposes and scores rules, and its log-probability ranks consistent programs;
+- ``nometa``: the same search guided by the policy trained with fixed symbols
+  (``--nometa-checkpoint``);
+- ``enum``: the search unguided, no model;
+- ``nye``: Nye et al. 2020's method: whole programs sampled from a model trained to write
+  them, then checked, no search (``--nye-checkpoint``);
+- ``greedy``: the policy's most likely rule at every step, no search.
 
 Every system gets the same budgets. ``run_job`` takes and returns plain data, so jobs travel
 to worker processes without pickling any object of this package.
@@ -17,15 +19,15 @@ import hashlib
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from metarlm.eval.suites import EvalError, Task
-from metarlm.neural.checkpoint_info import SHIPPED, SHIPPED_NOMETA
+from metarlm.neural.checkpoint_info import SHIPPED, SHIPPED_NOMETA, SHIPPED_NYE
 
-SYSTEM_NAMES = ("meta", "nometa", "enum", "greedy")
-MODEL_SYSTEMS = frozenset({"meta", "nometa", "greedy"})
+SYSTEM_NAMES = ("meta", "nometa", "enum", "nye", "greedy")
+MODEL_SYSTEMS = frozenset({"meta", "nometa", "nye", "greedy"})
 MISTAKES_KEPT = 3  # wrong answers recorded per run, to read what went wrong
 
 
@@ -79,7 +81,8 @@ def _model_system(name: str, switches: dict[str, Any], checkpoint: str | Path | 
 
 
 def resolve_systems(names: Sequence[str], checkpoint: str | Path | None = None,
-                    nometa_checkpoint: str | Path | None = None) -> list[System]:
+                    nometa_checkpoint: str | Path | None = None,
+                    nye_checkpoint: str | Path | None = None) -> list[System]:
     """The named systems with their checkpoints (EvalError for an unknown name)."""
     meta_ck = checkpoint if checkpoint is not None else SHIPPED
     out = []
@@ -89,12 +92,19 @@ def resolve_systems(names: Sequence[str], checkpoint: str | Path | None = None,
         elif name == "meta":
             out.append(_model_system(name, {"use_model": True}, meta_ck, "no checkpoint"))
         elif name == "greedy":
-            out.append(_model_system(name, {"use_model": True, "greedy": True,
-                                            "use_enumeration": False}, meta_ck, "no checkpoint"))
+            out.append(_model_system(name, {"use_model": True, "greedy": True}, meta_ck,
+                                     "no checkpoint"))
         elif name == "nometa":
             nometa_ck = nometa_checkpoint if nometa_checkpoint is not None else SHIPPED_NOMETA
             out.append(_model_system(name, {"use_model": True}, nometa_ck,
                                      "no nometa checkpoint"))
+        elif name == "nye":
+            nye_ck = nye_checkpoint if nye_checkpoint is not None else SHIPPED_NYE
+            system = _model_system(name, {"use_model": False, "sampler": True,
+                                          "use_enumeration": False}, nye_ck, "no checkpoint")
+            # the sampler's checkpoint travels in its own switch (``checkpoint`` is the policy)
+            out.append(replace(system, switches={**system.switches,
+                                                 "sampler_checkpoint": system.checkpoint}))
         else:
             raise EvalError(f"unknown system {name!r}: use one of {', '.join(SYSTEM_NAMES)}")
     return out
@@ -140,6 +150,9 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     correct = [bool(q.correct) for q in result.queries]
     return {**base, **score(correct, task), "consistent": result.consistent,
             "candidates": result.candidates, "seconds": result.seconds,
+            "z3_calls": result.costs.get("z3_calls"),
+            "model_calls": result.costs.get("model_calls"),
+            "stopped": result.stopped,
             "first_candidates": result.first_candidates, "first_seconds": result.first_seconds,
             "program": None if result.learned is None else str(result.learned),
             "mistakes": _mistakes(result.queries), "error": None,

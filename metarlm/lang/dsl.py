@@ -83,9 +83,21 @@ class Rule:
     lhs: tuple[LhsItem, ...]
     rhs: tuple[RhsItem, ...]
 
+    def __hash__(self) -> int:
+        # Rules key the search's every table: the hash of the fields, computed once.
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash((self.lhs, self.rhs))
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
     def variables(self) -> tuple[Var, ...]:
         """The left-hand side's variables in order of appearance."""
-        return tuple(item for item in self.lhs if isinstance(item, Var))
+        cached = self.__dict__.get("_variables")
+        if cached is None:
+            cached = tuple(item for item in self.lhs if isinstance(item, Var))
+            object.__setattr__(self, "_variables", cached)
+        return cached
 
 
 @dataclass(frozen=True)
@@ -94,6 +106,13 @@ class Program:
 
     rules: tuple[Rule, ...]
     algebra: Algebra = "seq"
+
+    def __hash__(self) -> int:
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash((self.rules, self.algebra))
+            object.__setattr__(self, "_hash", cached)
+        return cached
 
     def __len__(self) -> int:
         return len(self.rules)

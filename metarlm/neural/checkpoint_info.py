@@ -10,8 +10,9 @@ from typing import Any
 from metarlm.errors import MetarlmError
 
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
-SHIPPED = CHECKPOINTS / "default"  # recipes/default.sh: the meta-trained proposer
+SHIPPED = CHECKPOINTS / "default"  # recipes/default.sh: the meta-trained policy
 SHIPPED_NOMETA = CHECKPOINTS / "nometa"  # recipes/nometa.sh: the same, without abstraction
+SHIPPED_NYE = CHECKPOINTS / "nye"  # recipes/nye.sh: whole programs (the Nye et al. baseline)
 
 
 def weights_sha256(directory: Path) -> str:
@@ -46,6 +47,7 @@ def describe(checkpoint: str | Path | None = None) -> dict[str, Any]:
         "steps": meta.get("steps"),
         "seed": meta.get("seed"),
         "symbols": meta.get("symbols", "episode"),
+        "task": meta.get("task", "program"),
         "training_seconds": meta.get("seconds"),
         "command": meta.get("command"),
         "written": meta.get("written"),

@@ -52,8 +52,10 @@ from metarlm.neural.model import (
     save_optimizer,
     validate,
 )
+from metarlm.neural.policy import validate_policy
 from metarlm.neural.tokens import SYMBOL_MODES, EncodedEpisode, encode_pair
 
+TASKS = ("policy", "program")
 LOG_FILE = "log.json"
 CURVE_FILE = "curve.png"
 
@@ -92,6 +94,9 @@ class TrainConfig:
     stop_at: int = 0  # stop after this step as if interrupted (0: run to ``steps``)
     progress: bool = True
     command: str = ""
+    task: str = "policy"  # "policy": one rule for a search state; "program": whole programs
+    states_per_episode: int = 4  # policy states labelled per sampled episode
+    on_policy: float = 0.05  # share of sampled episodes that also give the search's own states
 
     def __post_init__(self) -> None:
         if self.pool < self.batch_size:
@@ -101,6 +106,8 @@ class TrainConfig:
             raise ValueError("max_src and max_tgt must fit the model's max_positions")
         if self.symbols not in SYMBOL_MODES:
             raise ValueError(f"symbols must be one of {', '.join(SYMBOL_MODES)}")
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {', '.join(TASKS)}")
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,9 @@ class Stream:
 
     grammar: str
     prior: str = "auto"
+    task: str = "policy"
+    states_per_episode: int = 4
+    on_policy: float = 0.0
 
 
 def derive_seed(*parts: int | str) -> int:
@@ -122,16 +132,23 @@ def streams_of(cfg: TrainConfig) -> list[Stream]:
     if cfg.priors and len(cfg.priors) != len(cfg.grammars):
         raise ValueError("give one prior per grammar, or none")
     priors = cfg.priors or ("auto",) * len(cfg.grammars)
-    return [Stream(g, p) for g, p in zip(cfg.grammars, priors)]
+    return [Stream(g, p, cfg.task, cfg.states_per_episode, cfg.on_policy)
+            for g, p in zip(cfg.grammars, priors)]
 
 
 def episode_iter(stream: Stream, seed: int) -> Iterator[Any]:
-    """The sampler's episodes for a stream (``metarlm.neural.sample``)."""
+    """The sampler's episodes for a stream (``metarlm.neural.sample``), or for the policy
+    the search states labelled from them (``metarlm.neural.states``)."""
     from metarlm.neural import sample
+    from metarlm.neural.states import policy_episodes
 
     prior = (sample.prior_for(stream.grammar) if stream.prior == "auto"
              else sample.PRIORS[stream.prior])
-    return sample.episodes(stream.grammar, prior, seed)
+    episodes = sample.episodes(stream.grammar, prior, seed)
+    if stream.task == "program":
+        return episodes
+    return policy_episodes(episodes, derive_seed(seed, "states"), stream.states_per_episode,
+                           stream.on_policy)
 
 
 def prepare(episode: Any, rng: random.Random, cfg: TrainConfig,
@@ -292,7 +309,8 @@ def write_checkpoint(model: Any, opt: torch.optim.Optimizer, cfg: TrainConfig,
     tmp.mkdir(parents=True)
     valid = log["valid"][-1] if log["valid"] else None
     meta = {"grammars": list(cfg.grammars), "priors": [s.prior for s in streams_of(cfg)],
-            "steps": step, "seed": cfg.seed, "symbols": cfg.symbols, "command": cfg.command,
+            "steps": step, "seed": cfg.seed, "symbols": cfg.symbols, "task": cfg.task,
+            "command": cfg.command,
             "validation": valid,
             "train_config": config_to_json(cfg), "seconds": round(time.time() - started, 2),
             "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "parameters": count_parameters(model),
@@ -419,7 +437,8 @@ def after_step(run: Run, step: int, loss: float) -> None:
             "episodes": done * cfg.batch_size * run.world})
         run.window = []
     if run.valid and (done % cfg.valid_every == 0 or done == cfg.steps):
-        figures = validate(run.model, run.valid, cfg.valid_samples, cfg.max_tgt, cfg.valid_seed)
+        check = validate_policy if cfg.task == "policy" else validate
+        figures = check(run.model, run.valid, cfg.valid_samples, cfg.max_tgt, cfg.valid_seed)
         run.log["valid"].append({"step": done, **figures})
         write_log(cfg, run.log)
     if done % cfg.checkpoint_every == 0 or done in (cfg.steps, cfg.stop_at):
@@ -461,7 +480,8 @@ def train_main(grammar: Sequence[str], out: str | Path, *, steps: int = 1000,
                threads: int = 0,
                valid_every: int = 500, valid_episodes: int = 64, valid_samples: int = 16,
                checkpoint_every: int = 500, stop_at: int = 0, resume: bool = False,
-               progress: bool = True, command: str = "") -> Path:
+               progress: bool = True, command: str = "", task: str = "policy",
+               states_per_episode: int = 4, on_policy: float = 0.05) -> Path:
     """Train from keyword options (what ``metarlm train`` calls); returns the output directory.
 
     ``layers`` is the depth of the encoder and of the decoder each.
@@ -474,7 +494,8 @@ def train_main(grammar: Sequence[str], out: str | Path, *, steps: int = 1000,
         model=model, pool=pool, reuse=reuse, one_shot=one_shot, symbols=symbols, workers=workers,
         threads=threads, valid_every=valid_every, valid_episodes=valid_episodes,
         valid_samples=valid_samples, checkpoint_every=checkpoint_every, stop_at=stop_at,
-        resume=resume, progress=progress,
+        resume=resume, progress=progress, task=task, states_per_episode=states_per_episode,
+        on_policy=on_policy,
         command=command or " ".join(["python -m metarlm.neural.train", *sys.argv[1:]]))
     return train(cfg)
 

@@ -39,6 +39,7 @@ class Move:
     origin: str
     score: float = 0.0
     learned: tuple[Rule, ...] | None = None
+    scored: bool = False  # True when ``score`` is the policy's log-probability
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
+from typing import Any
 
 from metarlm.exec.incremental import RIGHT, DemoChecker
 from metarlm.lang.demo import Example
@@ -55,7 +56,9 @@ class Search:
                  budget: Budget, settings: SearchSettings | None = None,
                  kinds: frozenset[str] = frozenset("ux"), plugins: Sequence[Plugin] = (),
                  generators: Sequence[Generator] | None = None, max_rules: int = 64,
-                 checker: DemoChecker | None = None, persist: bool = False) -> None:
+                 checker: DemoChecker | None = None, persist: bool = False,
+                 observer: Callable[[tuple[Rule, ...]], None] | None = None,
+                 guide: Any = None) -> None:
         ordered = tuple(sorted(examples, key=lambda e: len(e.input)))
         bg = background if background is not None else Program((), algebra)  # type: ignore[arg-type]
         base = settings or SearchSettings()
@@ -73,6 +76,12 @@ class Search:
         # Once the beams have found consistent programs, the reserve is searched for more
         # only when asked: it is the search's way on when the beams find nothing.
         self.persist = persist
+        self.observer = observer  # told every state the search grows (training traces)
+        # The policy (``generators.policy.PolicyGuide``): it proposes rules, scores every
+        # move, and the expansion checks moves best scored first, stopping early.
+        self.guide = guide
+        if guide is not None:
+            self.generators.append(guide)
         self.seen: dict[tuple, tuple] = {}
         self.profiles: set[tuple] = set()
         self._reserve: list[tuple[tuple, int, State]] = []
@@ -222,25 +231,64 @@ class Search:
         checked in batches."""
         if len(state.learned) >= self.ctx.max_rules:
             return []
+        if self.observer is not None:
+            self.observer(state.learned)
         problems = self.agenda(state)
-        lists: dict[tuple[Rule, ...], float] = {}
+        moves = []
         for move in self._moves(state, problems, reserve):
             self.ctx.note(move.rules, move.origin)
-            if move.learned is not None:
-                lists.setdefault(move.learned, state.score + move.score)
-            elif plausible(move.rules, self.ctx.cooccur):
-                for ls in placements(state.learned, move.rules, self.ctx.plugins):
-                    lists.setdefault(ls, state.score + move.score)
+            if move.learned is not None or plausible(move.rules, self.ctx.cooccur):
+                moves.append(move)
             if self.budget.exhausted():
                 break
+        if self.guide is not None and self.guide.available:
+            moves = self._scored(state, problems, moves)
+        lists: dict[tuple[Rule, ...], float] = {}
+        for move in moves:
+            placed = ([move.learned] if move.learned is not None
+                      else placements(state.learned, move.rules, self.ctx.plugins))
+            for ls in placed:
+                lists.setdefault(ls, state.score + move.score)
         room = [ls for ls in lists if len(ls) <= self.ctx.max_rules]
+        return sorted(self._checked(state, room, lists), key=self._rank)
+
+    def _checked(self, state: State, room: list[tuple[Rule, ...]],
+                 scores: dict[tuple[Rule, ...], float]) -> list[State]:
+        """The rule lists checked in chunks, until the budget ends or, when a policy orders
+        them, once enough do better than their parent."""
+        guided = self.guide is not None and self.guide.available
+        step = self.ctx.settings.guided_chunk if guided else self.ctx.settings.chunk
         children: list[State] = []
-        for k in range(0, len(room), self.ctx.settings.chunk):
-            chunk = room[k:k + self.ctx.settings.chunk]
-            children += self._check(chunk, [lists[ls] for ls in chunk])
+        better = 0
+        for k in range(0, len(room), step):
+            chunk = room[k:k + step]
+            fresh = self._check(chunk, [scores[ls] for ls in chunk])
+            children += fresh
+            better += sum(c.solved > state.solved for c in fresh)
             if self.budget.exhausted():
                 break
-        return sorted(children, key=self._rank)
+            if guided and better >= self.ctx.settings.guided_keep:
+                break
+        return children
+
+    def _scored(self, state: State, problems: list[SubProblem], moves: list[Move]) -> list[Move]:
+        """The moves with the policy's scores, best first; revisions get the median score
+        (the policy writes new rules, not revised lists)."""
+        rules = list(dict.fromkeys(m.rules[-1] for m in moves
+                                   if not m.scored and m.learned is None and m.rules))
+        scores = dict(zip(rules, self.guide.score(state, problems, rules, self.ctx)))
+        known = sorted(s for s in [*scores.values(), *(m.score for m in moves if m.scored)]
+                       if s != float("-inf"))
+        median = known[len(known) // 2] if known else 0.0
+        out = []
+        for m in moves:
+            if m.scored:
+                out.append(m)
+            elif m.learned is not None or not m.rules:
+                out.append(replace(m, score=median, scored=True))
+            else:
+                out.append(replace(m, score=scores.get(m.rules[-1], median), scored=True))
+        return sorted(out, key=lambda m: -m.score)
 
     def _diverse(self, ranked: list[State]) -> list[State]:
         """The states whose profile (which examples they reproduce, and their size) no state

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from metarlm.synth.base import Context, State
 from metarlm.synth.rule_prior import anchored, narrowness, prior_cost
-from metarlm.types import size
+from metarlm.types import DL_WEIGHT, size
 
 
 def rank(state: State, ctx: Context) -> tuple:
@@ -25,5 +25,6 @@ def rank(state: State, ctx: Context) -> tuple:
     for plugin in ctx.plugins:
         terms += plugin.rank_terms(learned)
     length = size(ctx.program(learned)) + prior_cost(learned, ctx.settings)
-    return (-state.solved + state.wrong, length - state.score, *terms, -len(learned), loose,
-            narrow)
+    # the policy's log-probability is worth two symbols a nat (``types.DL_WEIGHT``)
+    return (-state.solved + state.wrong, length - state.score / DL_WEIGHT, *terms,
+            -len(learned), loose, narrow)

@@ -147,37 +147,58 @@ def synthesize(demo: Demo, config: SearchConfig | None = None, **overrides: Any)
     budget = Budget(max_candidates=cfg.budget, seconds=cfg.timeout)
     found: list[Candidate] = []
     tried: list[str] = []
-    scorer = None
     stopped: str | None = None
-    if cfg.use_model:
-        from metarlm.neural.propose import ModelProposer
-
-        proposer = ModelProposer.load(cfg.checkpoint)
-        why = proposer.unreadable(demo)
-        if why is not None:  # e.g. 49 distinct words for 48 slots: search without the model
-            tried.append(f"model: skipped ({why})")
-        else:
-            scorer = proposer
-            share = Budget(max_candidates=int(cfg.budget * cfg.model_share),
-                           seconds=min(cfg.timeout * cfg.model_share, budget.remaining()))
-            found += proposer.propose(demo, cfg, share)
-            budget.candidates += share.candidates
-            budget.model_calls += share.model_calls
-            budget.z3_calls += share.z3_calls
-            tried.append(f"model: {share.candidates} sampled programs checked")
+    guide = _guide(demo, cfg) if cfg.use_model else None
+    sampler = _sampled(demo, cfg, budget, found, tried) if cfg.sampler else None
     if not found and cfg.use_enumeration and not budget.exhausted():
         before = budget.candidates
-        more, stopped = _search(demo, budget, cfg)
+        more, stopped = _search(demo, budget, cfg, guide)
         found += more
-        tried.append(f"search with decomposition and abduction: {budget.candidates - before} "
-                     "candidate programs checked")
-    if scorer is not None and found:
-        found = [replace(c, logprob=scorer.logprob(demo, c.program)) if c.logprob is None
+        how = "guided by the policy" if guide is not None and guide.available else "unguided"
+        tried.append(f"search ({how}): {budget.candidates - before} candidate programs checked")
+    if found and guide is not None and guide.available:
+        policy = guide.policy
+        found = [replace(c, logprob=policy.decomposition_logprob(c.program, demo.background,
+                                                                 demo.examples))
+                 for c in found]
+        budget.model_calls += len(found)
+    elif found and sampler is not None:
+        found = [replace(c, logprob=sampler.logprob(demo, c.program)) if c.logprob is None
                  else c for c in found]
     return _result(demo, cfg, found, budget, tried, stopped or budget.reason())
 
 
-def searcher(demo: Demo, budget: Budget, settings: SearchSettings | None = None) -> Search:
+def _guide(demo: Demo, cfg: SearchConfig) -> Any:
+    """The policy guide for the search, loading in the background from the call on."""
+    from metarlm.synth.generators.policy import PolicyGuide
+
+    return PolicyGuide.loading(cfg.checkpoint, demo.domain, cfg.policy_samples, seed=cfg.seed,
+                               greedy=cfg.greedy)
+
+
+def _sampled(demo: Demo, cfg: SearchConfig, budget: Budget, found: list[Candidate],
+             tried: list[str]) -> Any:
+    """Nye et al.'s method: whole programs sampled from a model and checked, within a share
+    of the budget; the consistent ones join ``found``. Returns the sampler."""
+    from metarlm.neural.propose import ModelProposer
+
+    proposer = ModelProposer.load(cfg.sampler_checkpoint)
+    why = proposer.unreadable(demo)
+    if why is not None:  # e.g. 49 distinct words for 48 slots
+        tried.append(f"whole-program sampler: skipped ({why})")
+        return proposer
+    share = Budget(max_candidates=int(cfg.budget * cfg.model_share),
+                   seconds=min(cfg.timeout * cfg.model_share, budget.remaining()))
+    found += proposer.propose(demo, cfg, share)
+    budget.candidates += share.candidates
+    budget.model_calls += share.model_calls
+    budget.z3_calls += share.z3_calls
+    tried.append(f"whole-program sampler: {share.candidates} sampled programs checked")
+    return proposer
+
+
+def searcher(demo: Demo, budget: Budget, settings: SearchSettings | None = None,
+             guide: Any = None) -> Search:
     """The search core set up for a demonstration: its domain's plugins, settings and caps."""
     plugins = load_plugins(demo.domain.biases)
     base = settings or SearchSettings()
@@ -185,13 +206,17 @@ def searcher(demo: Demo, budget: Budget, settings: SearchSettings | None = None)
         for plugin in plugins:
             base = replace(base, **plugin.settings)
         base = replace(base, **demo.domain.search)
+    if guide is not None and guide.greedy:  # one rule a step, the policy's first: no search
+        base = replace(base, beam=1, guided_keep=1)
     return Search(demo.examples, demo.background, demo.domain.algebra, budget, base,
-                  demo.domain.var_kinds, plugins, max_rules=demo.domain.settings["max_rules"])
+                  demo.domain.var_kinds, plugins, max_rules=demo.domain.settings["max_rules"],
+                  guide=guide, generators=[] if guide is not None and guide.greedy else None)
 
 
-def _search(demo: Demo, budget: Budget, cfg: SearchConfig) -> tuple[list[Candidate], str]:
+def _search(demo: Demo, budget: Budget, cfg: SearchConfig,
+            guide: Any = None) -> tuple[list[Candidate], str]:
     """Consistent programs from the search core, and why it ended."""
-    search = searcher(demo, budget)
+    search = searcher(demo, budget, guide=guide)
     out: list[Candidate] = []
     for program in search.run():
         learned = program.rules[len(demo.background or ()):]

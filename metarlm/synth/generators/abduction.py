@@ -42,8 +42,10 @@ def abduce(current: Program, ex: Example, examples: Sequence[Example], lengths: 
             found = False
             for n in lengths:
                 sketch = Rule((Word(word),), tuple(Hole(i) for i in range(n)))
+                if budget.exhausted():
+                    return
                 solutions = fill_all(Program(current.rules + (sketch,), current.algebra),
-                                     group, limit=2)
+                                     group, limit=2, timeout_ms=budget.solver_ms())
                 budget.z3_calls += 1
                 found = found or bool(solutions)
                 if len(solutions) == 1:
@@ -89,7 +91,7 @@ def joint(background: Program, learned: tuple[Rule, ...], lhs: tuple[LhsItem, ..
                 return
             sketch = Program(background.rules + tuple(prims) + learned + (rule,))
             budget.z3_calls += 1
-            solutions = fill_all(sketch, relevant, limit=2)
+            solutions = fill_all(sketch, relevant, limit=2, timeout_ms=budget.solver_ms())
             if len(solutions) == 1:
                 n_bg = len(background)
                 yield solutions[0].rules[n_bg:n_bg + len(prims)] + (rule,)

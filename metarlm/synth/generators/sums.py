@@ -76,7 +76,8 @@ def fitted_rules(background: Program, learned: tuple[Rule, ...], lhs: tuple[LhsI
             for group in groups:
                 if len(group) <= holes:
                     break
-                solutions = fill_all(program(trial), group, limit=2)
+                solutions = fill_all(program(trial), group, limit=2,
+                                     timeout_ms=budget.solver_ms())
                 budget.z3_calls += 1
                 # Two solutions: the examples do not pin the constants down, and a guess
                 # would only memorise; the sketch waits until more is explained.

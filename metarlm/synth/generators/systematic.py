@@ -22,7 +22,6 @@ from metarlm.exec.holes import fill_all
 from metarlm.exec.incremental import DemoChecker, Outcome
 from metarlm.lang.dsl import Call, Copy, Hole, LhsItem, Program, RhsItem, Rule, Token, Var, Word
 from metarlm.synth.base import Context, Generator, Move, State, SubProblem
-from metarlm.synth.templates import bindings
 
 
 class Vocabulary:
@@ -41,13 +40,13 @@ class Vocabulary:
 
     @functools.lru_cache(maxsize=64)  # noqa: B019 (one vocabulary per search)
     def lhs_of_length(self, n: int) -> tuple[tuple[LhsItem, ...], ...]:
-        """Left-hand sides of ``n`` items that match some span of some example."""
-        out = []
-        for items in itertools.product(self.words + self.kinds, repeat=n):
-            lhs = _numbered(items)
-            if self.spans(lhs):
-                out.append(lhs)
-        return tuple(out)
+        """Left-hand sides of ``n`` items that match some span of some example, sorted."""
+        found: set[tuple[str, ...]] = set()
+        for words in self.inputs:
+            for i in range(len(words)):
+                for j in range(i + 1, len(words) + 1):
+                    found.update(_patterns(words[i:j], n, self.kinds))
+        return tuple(_numbered(items) for items in sorted(found))
 
     def rhs_of_length(self, lhs: tuple[LhsItem, ...], n: int) -> Iterator[tuple[RhsItem, ...]]:
         """Right-hand sides of ``n`` items over the tokens and the left side's variables."""
@@ -75,7 +74,7 @@ class Vocabulary:
         """The spans of the examples' inputs that ``lhs`` matches: (example, start, end)."""
         return frozenset((k, i, j) for k, words in enumerate(self.inputs)
                          for i in range(len(words)) for j in range(i + 1, len(words) + 1)
-                         if bindings(lhs, words[i:j], 1))
+                         if _matches(lhs, words[i:j]))
 
     def commuted(self, first: Rule, second: Rule) -> bool:
         """Whether two adjacent rules stand out of their canonical order although no span of
@@ -89,6 +88,42 @@ class Vocabulary:
         """The size of the largest rule in the space."""
         rhs = self.longest_rhs if self.algebra == "seq" else 2 * self.longest_input + 1
         return 1 + self.longest_input + rhs
+
+
+def _patterns(words: Sequence[str], n: int, kinds: Sequence[str]) -> Iterator[tuple[str, ...]]:
+    """Left sides of ``n`` items (words, and kinds for variables) that match ``words``."""
+    def go(pos: int, left: int) -> Iterator[tuple[str, ...]]:
+        if left == 0:
+            if pos == len(words):
+                yield ()
+            return
+        rest = len(words) - pos
+        if rest:
+            for tail in go(pos + 1, left - 1):
+                yield (words[pos], *tail)
+        for kind in kinds:
+            lengths = {"u": (1,), "x": range(1, rest + 1), "y": range(rest + 1)}[kind]
+            for length in lengths:
+                if length <= rest:
+                    for tail in go(pos + length, left - 1):
+                        yield (kind, *tail)
+
+    return go(0, n)
+
+
+def _matches(lhs: tuple[LhsItem, ...], words: Sequence[str]) -> bool:
+    """Whether ``lhs`` matches exactly ``words``."""
+    def go(k: int, pos: int) -> bool:
+        if k == len(lhs):
+            return pos == len(words)
+        item = lhs[k]
+        if isinstance(item, Word):
+            return pos < len(words) and words[pos] == item.text and go(k + 1, pos + 1)
+        low = {"u": 1, "x": 1, "y": 0}[item.kind]
+        high = 1 if item.kind == "u" else len(words) - pos
+        return any(go(k + 1, pos + m) for m in range(low, high + 1))
+
+    return go(0, 0)
 
 
 def _numbered(items: Sequence[str]) -> tuple[LhsItem, ...]:
@@ -128,7 +163,8 @@ def _filled(ctx: Context, learned: tuple[Rule, ...], examples: Sequence) -> tupl
     if not program.holes():
         return learned
     ctx.budget.z3_calls += 1
-    found = fill_all(_renumbered(program), list(examples), limit=1)
+    found = fill_all(_renumbered(program), list(examples), limit=1,
+                     timeout_ms=ctx.budget.solver_ms())
     return found[0].rules[len(ctx.background):] if found else None
 
 
@@ -176,7 +212,7 @@ class Systematic(Generator):
     def _rules(vocab: Vocabulary, words: tuple[str, ...]) -> Iterator[Rule]:
         for k in range(2, vocab.largest_rule() + 1):
             for rule in vocab.rules_of_size(k):
-                if bindings(rule.lhs, words, 1):
+                if _matches(rule.lhs, words):
                     yield rule
 
 
@@ -208,7 +244,13 @@ class SystematicLane:
     def _children(self, head: tuple[Rule, ...], lasts: list[Rule]) -> list[State]:
         ctx = self.ctx
         if ctx.algebra == "int":  # sketches: each filled by Z3, then checked whole
-            lists = [f for f in (_filled(ctx, head + (r,), ctx.examples) for r in lasts) if f]
+            lists = []
+            for rule in lasts:
+                if ctx.budget.exhausted():
+                    break
+                filled = _filled(ctx, head + (rule,), ctx.examples)
+                if filled is not None:
+                    lists.append(filled)
             self.checks += len(lists)
             ctx.budget.candidates += len(lists)
             return [State(ls, o) for ls, o in zip(lists, self.checker.check(lists))]
@@ -238,9 +280,9 @@ class SystematicLane:
         (all rules but the last, the last rules)."""
         if room == 0 or total < 2:
             return
-        lasts = [r for r in self.vocabulary.rules_of_size(total) if self._fits(head, r)]
-        if lasts:
-            yield head, lasts
+        lasts = (r for r in self.vocabulary.rules_of_size(total) if self._fits(head, r))
+        while chunk := list(itertools.islice(lasts, self.ctx.settings.chunk)):
+            yield head, chunk
         if room == 1:
             return
         for k in range(2, total - 1):  # a rule of size k, then rules of total - k >= 2

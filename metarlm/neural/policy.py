@@ -1,0 +1,234 @@
+"""The decomposition policy: a trained model that proposes and scores the next rule.
+
+For a sub-problem of the search (its span and the output it must give, first, then a few
+other failing examples) and the rules in force that can touch them, the policy reads an
+episode encoded as in training (``metarlm.neural.states``) under a fresh per-episode
+abstraction of just these symbols, so the number of words in the whole demonstration never
+switches it off. It proposes rules by grammar-constrained sampling of one rule, and scores
+any rules (the other generators' candidates) by teacher-forced log-probability in one batched
+pass. ``decomposition_logprob`` replays how a consistent program decomposes its
+demonstration, rule by rule, and sums the policy's log-probabilities: the learned prior that
+ranks consistent programs.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from metarlm.errors import MetarlmError
+from metarlm.lang.demo import Example
+from metarlm.lang.domain import Domain
+from metarlm.lang.dsl import Program, Rule
+from metarlm.neural.states import OTHERS, failing, label, relevant
+from metarlm.neural.tokens import (
+    PAD,
+    Abstraction,
+    abstraction_for,
+    encode_episode,
+    encode_target,
+    episode_symbols,
+)
+
+MAX_RULE_IDS = 48  # one rule: a 3-word left side and a 12-token right side fit easily
+_LOADING = threading.Lock()
+
+
+@dataclass
+class Problem:
+    """What the policy reads: the sub-problem and other failing examples, the rules in force."""
+
+    examples: tuple[Example, ...]  # the sub-problem first
+    in_force: Program  # background and learned rules (only those touching the inputs are shown)
+
+    @property
+    def shown(self) -> Program | None:
+        """The rules in force that can touch the examples' inputs."""
+        rules = relevant(self.in_force.rules, [e.input for e in self.examples])
+        return Program(rules, self.in_force.algebra) if rules else None
+
+
+@dataclass
+class Policy:
+    """A loaded policy checkpoint."""
+
+    model: Any
+    meta: dict[str, Any]
+    path: Path
+
+    @classmethod
+    def load(cls, checkpoint: str | Path | None = None) -> Policy:
+        """Load a policy checkpoint directory (default: the shipped one; cached per process);
+        MetarlmError if absent or if it writes whole programs instead."""
+        from metarlm.neural.checkpoint_info import SHIPPED
+
+        path = Path(checkpoint) if checkpoint is not None else SHIPPED
+        if not (path / "config.json").is_file():
+            raise MetarlmError(f"no model checkpoint at {path}; train one with `metarlm "
+                               "train` or search without a model (--no-model)")
+        with _LOADING:  # one load at a time: transformers builds models on a global device
+            policy = _load(path.resolve(), (path / "model.safetensors").stat().st_mtime_ns)
+        if policy.meta.get("task", "program") != "policy":
+            raise MetarlmError(f"{path} writes whole programs, not rules: it is no policy "
+                               "(use it as the sampler of the nye system)")
+        return policy
+
+    @property
+    def symbols(self) -> str:
+        """``episode`` (meta-trained, per-episode slots) or ``fixed`` (the nometa twin)."""
+        return str(self.meta.get("symbols", "episode"))
+
+    def view(self, problem: Problem, rules: Sequence[Rule], seed: int) -> Abstraction | None:
+        """Slots for the problem's and the rules' symbols (None when they do not fit)."""
+        extra = Program(tuple(rules), problem.in_force.algebra)
+        words, tokens = episode_symbols(problem.examples, [problem.shown, extra])
+        try:
+            return abstraction_for(self.symbols, words, tokens, random.Random(seed))
+        except ValueError:
+            return None
+
+    def source(self, problem: Problem, view: Abstraction) -> list[int] | None:
+        """The encoder's ids for a problem under a view (None when it does not fit)."""
+        try:
+            return encode_episode(problem.examples, view, problem.in_force.algebra,
+                                  problem.shown)
+        except (ValueError, KeyError):
+            return None
+
+    def score(self, problem: Problem, rules: Sequence[Rule], seed: int = 0) -> list[float]:
+        """Teacher-forced log-probability of each rule as the next one, in one batch
+        (-inf for a rule the view cannot write)."""
+        import torch
+
+        view = self.view(problem, rules, seed)
+        src = None if view is None else self.source(problem, view)
+        if view is None or src is None or not rules:
+            return [float("-inf")] * len(rules)
+        targets = []
+        for rule in rules:
+            try:
+                targets.append(encode_target(Program((rule,), problem.in_force.algebra), view))
+            except (KeyError, ValueError):
+                targets.append([])
+        device = next(self.model.parameters()).device
+        width = max(len(t) for t in targets)
+        rows = [t + [PAD] * (width - len(t)) if t else [PAD] * width for t in targets]
+        tgt = torch.tensor(rows, device=device)
+        with torch.inference_mode():
+            enc = self.model.get_encoder()(input_ids=torch.tensor([src], device=device))
+            memory = enc.last_hidden_state.expand(len(rows), -1, -1)
+            out = self.model(encoder_outputs=(memory,), decoder_input_ids=tgt[:, :-1])
+            logp = torch.log_softmax(out.logits.float(), dim=-1)
+            picked = logp.gather(2, tgt[:, 1:].unsqueeze(2)).squeeze(2)
+            picked = picked.masked_fill(tgt[:, 1:] == PAD, 0.0).sum(1)
+        return [float(v) if t else float("-inf") for v, t in zip(picked.tolist(), targets)]
+
+    def propose(self, problem: Problem, domain: Domain, n: int, seed: int = 0,
+                temperature: float = 1.0) -> list[tuple[Rule, float]]:
+        """Up to ``n`` distinct rules drawn under the grammar, each with its log-probability,
+        most likely first."""
+        from metarlm.neural.decode import ProgramConstraint, dedupe, sample_programs
+
+        view = self.view(problem, (), seed)
+        src = None if view is None else self.source(problem, view)
+        if view is None or src is None:
+            return []
+        try:
+            constraint = ProgramConstraint.for_abstraction(domain, view, max_rules=1,
+                                                           max_len=MAX_RULE_IDS)
+        except ValueError:
+            return []
+        drawn = dedupe(sample_programs(self.model, src, constraint, n, seed=seed,
+                                       temperature=temperature))
+        out: dict[Rule, float] = {}
+        for cand in drawn:
+            try:
+                program = view.decode(cand.ids, problem.in_force.algebra)
+            except (ValueError, IndexError):
+                continue
+            if len(program.rules) == 1 and not program.holes():
+                out.setdefault(program.rules[0], cand.logprob)
+        return sorted(out.items(), key=lambda kv: -kv[1])
+
+    def decomposition_logprob(self, program: Program, background: Program | None,
+                              examples: Sequence[Example]) -> float:
+        """The log-probability of the program's decomposition: starting from the background,
+        each time the rule its own derivation of the shortest failing example needs next,
+        scored in the state the search would be in."""
+        learned_from = len(background) if background is not None else 0
+        in_force = Program(program.rules[:learned_from], program.algebra)
+        total, steps = 0.0, 0
+        while steps <= len(program.rules):
+            bad = failing(in_force, examples)
+            if not bad:
+                return total
+            found = label(program, frozenset(in_force.rules), bad[0])
+            if found is None:
+                return float("-inf")
+            sub, rule, _ = found
+            others = tuple(e for e in bad[1:] if e.input != sub.input)[:OTHERS]
+            total += self.score(Problem((sub, *others), in_force), [rule])[0]
+            in_force = Program(in_force.rules + (rule,), program.algebra)
+            steps += 1
+        return total
+
+
+def rule_ranks(model: Any, items: Sequence[Any], samples: int = 16,
+               seed: int = 0) -> list[int | None]:
+    """For each encoded state, the true rule's rank (1 = first) among the policy's distinct
+    proposals by log-probability (None when it is not among them)."""
+    from metarlm.lang.domain import load_domain
+    from metarlm.neural.decode import ProgramConstraint, dedupe, sample_programs
+
+    model = getattr(model, "module", model)
+    ranks: list[int | None] = []
+    for item in items:
+        try:
+            constraint = ProgramConstraint.for_abstraction(
+                load_domain(item.episode.domain), item.abstraction, max_rules=1,
+                max_len=MAX_RULE_IDS)
+        except ValueError:
+            ranks.append(None)
+            continue
+        drawn = sorted(dedupe(sample_programs(model, list(item.src), constraint, samples,
+                                              seed=seed)), key=lambda c: -c.logprob)
+        rows = [tuple(c.ids) for c in drawn]
+        ranks.append(rows.index(tuple(item.tgt)) + 1 if tuple(item.tgt) in rows else None)
+    return ranks
+
+
+def validate_policy(model: Any, items: Sequence[Any], samples: int = 16, max_len: int = 0,
+                    seed: int = 0) -> dict[str, float]:
+    """Validation figures of a policy on held-out states: ``loss`` (teacher-forced token loss)
+    and ``top1``/``top10``: shares whose true rule ranks first / in the first ten among
+    ``samples`` grammar-constrained proposals."""
+    from metarlm.neural.model import token_loss
+
+    del max_len  # one rule always fits MAX_RULE_IDS
+    was_training = model.training
+    model.eval()
+    loss = token_loss(model, items)
+    ranks = rule_ranks(model, items, max(samples, 10), seed)
+    model.train(was_training)
+    n = max(1, len(ranks))
+    return {"loss": loss, "top1": sum(r == 1 for r in ranks) / n,
+            "top10": sum(r is not None and r <= 10 for r in ranks) / n}
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: Path, stamp: int) -> Policy:
+    """The policy of a checkpoint directory (``stamp`` changes when its weights do)."""
+    import torch
+
+    from metarlm.neural.model import load_checkpoint
+
+    # One thread: decoding steps are small, and torch's worker threads spin while they wait.
+    torch.set_num_threads(1)
+    model, meta = load_checkpoint(path)
+    model.eval()
+    return Policy(model, meta, path)

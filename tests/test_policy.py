@@ -1,0 +1,85 @@
+"""The policy: scoring and proposing one rule, and the search it guides (tiny random models)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from metarlm.errors import MetarlmError
+from metarlm.lang.demo import Example, load_demo
+from metarlm.lang.domain import load_domain, parse_program
+from metarlm.lang.interp import reproduces
+from metarlm.neural.model import ModelConfig, build_model, save_checkpoint
+from metarlm.neural.policy import Policy, Problem
+from metarlm.synth.generators.policy import PolicyGuide
+from metarlm.synth.search import synthesize
+from metarlm.types import SearchConfig
+
+TINY = ModelConfig(d_model=32, encoder_layers=1, decoder_layers=1, heads=2, ffn=64)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A policy checkpoint with random weights (what it says is arbitrary, its shape is not)."""
+    out = tmp_path_factory.mktemp("policy")
+    save_checkpoint(build_model(TINY, seed=3), out, {"task": "policy", "symbols": "episode"})
+    return out
+
+
+def _problem() -> Problem:
+    examples = (Example(("dax", "fep"), ("RED", "RED", "RED")), Example(("lug",), ("BLUE",)))
+    return Problem(examples, parse_program("dax -> RED", "miniscan"))
+
+
+def test_scores_are_log_probabilities_in_one_batch(tiny: Path) -> None:
+    policy = Policy.load(tiny)
+    rules = parse_program("x1 fep -> [x1] [x1] [x1]\nlug -> BLUE\nu1 u2 -> [u1]",
+                          "miniscan").rules
+    scores = policy.score(_problem(), rules)
+    assert len(scores) == 3 and all(s < 0 and math.isfinite(s) for s in scores)
+    assert policy.score(_problem(), rules) == scores  # deterministic
+    alone = policy.score(_problem(), rules[1:2])
+    assert math.isclose(alone[0], scores[1], rel_tol=1e-4)  # batching changes nothing
+
+
+def test_proposals_are_single_rules_of_the_grammar_best_first(tiny: Path) -> None:
+    policy = Policy.load(tiny)
+    drawn = policy.propose(_problem(), load_domain("miniscan"), 16, seed=1)
+    assert drawn and len({r for r, _ in drawn}) == len(drawn)
+    logps = [lp for _, lp in drawn]
+    assert logps == sorted(logps, reverse=True)
+    for rule, _ in drawn:
+        assert parse_program(_text(rule), "miniscan").rules == (rule,)
+    assert all(math.isfinite(s) for s in policy.score(_problem(), [r for r, _ in drawn]))
+
+
+def _text(rule) -> str:  # type: ignore[no-untyped-def]
+    from metarlm.lang.dsl import print_rule
+
+    return print_rule(rule)
+
+
+def test_a_whole_program_model_is_no_policy(tmp_path: Path) -> None:
+    save_checkpoint(build_model(TINY), tmp_path, {"task": "program"})
+    with pytest.raises(MetarlmError, match="no policy"):
+        Policy.load(tmp_path)
+
+
+def test_the_guide_loads_in_the_background(tiny: Path) -> None:
+    guide = PolicyGuide.loading(tiny, load_domain("miniscan"))
+    assert guide.wait(60) and guide.available
+    with pytest.raises(MetarlmError, match="no model checkpoint"):
+        PolicyGuide.loading(tiny / "nowhere", load_domain("miniscan"))
+
+
+@pytest.mark.parametrize("greedy", [False, True])
+def test_a_guided_search_accepts_only_programs_that_reproduce(tiny: Path, greedy: bool) -> None:
+    demo = load_demo("examples/lights/demo.json")
+    result = synthesize(demo, SearchConfig(use_model=True, checkpoint=str(tiny), timeout=20,
+                                           greedy=greedy))
+    if result.program is not None:
+        assert result.consistent and reproduces(result.program, demo.examples)
+    if not greedy:  # the search itself still finds the lights program
+        assert result.consistent
