@@ -84,6 +84,7 @@ class Search:
             self.generators.append(guide)
         self.seen: dict[tuple, tuple] = {}
         self.profiles: set[tuple] = set()
+        self._ranks: dict[tuple, tuple] = {}
         self._reserve: list[tuple[tuple, int, State]] = []
         self._tick = itertools.count()
 
@@ -191,7 +192,13 @@ class Search:
             heapq.heapify(self._reserve)
 
     def _rank(self, state: State) -> tuple:
-        return rank(state, self.ctx)
+        key = (state.learned, state.outcome.verdicts, state.score)
+        found = self._ranks.get(key)
+        if found is None:
+            if len(self._ranks) > 1 << 17:
+                self._ranks.clear()
+            found = self._ranks[key] = rank(state, self.ctx)
+        return found
 
     def _check(self, lists: Sequence[tuple[Rule, ...]],
                scores: Sequence[float] | None = None) -> list[State]:

@@ -10,6 +10,7 @@ right-hand sides from its output, by segmenting it into sub-values, copies and t
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterator, Sequence
 
@@ -26,7 +27,7 @@ from metarlm.lang.dsl import (
     Var,
     Word,
 )
-from metarlm.lang.interp import Ok, _Evaluator, evaluate
+from metarlm.lang.interp import Ok, Result, _Evaluator, evaluate
 
 
 def call_patterns(variables: Sequence[Var], longest: int) -> Iterator[tuple[Var, ...]]:
@@ -100,10 +101,17 @@ def bindings(lhs: tuple[LhsItem, ...], words: Sequence[str],
     return out
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def value(program: Program, words: tuple[str, ...]) -> Result:
+    """``evaluate(program, words)``, remembered: generators ask the same spans of the same
+    rule lists again and again."""
+    return evaluate(program, words)
+
+
 def function_words(current: Program, words: Sequence[str]) -> frozenset[str] | None:
     """The words no rule interprets alone, which make a template's anchors (None: none are,
     so any word may anchor)."""
-    loose = frozenset(w for w in words if not isinstance(evaluate(current, (w,)), Ok))
+    loose = frozenset(w for w in words if not isinstance(value(current, (w,)), Ok))
     return loose or None
 
 
@@ -112,7 +120,7 @@ def known_parts(current: Program, lhs: tuple[LhsItem, ...], words: Sequence[str]
     found = bindings(lhs, words)
     if not found:
         return False
-    return all(s == e or isinstance(evaluate(current, words[s:e]), Ok)
+    return all(s == e or isinstance(value(current, tuple(words[s:e])), Ok)
                for s, e in found[0].values())
 
 

@@ -16,10 +16,16 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from metarlm.lang.demo import Example
 from metarlm.lang.dsl import Call, Const, Copy, LhsItem, Rule, Token, Var, Word
-from metarlm.lang.interp import Ok, evaluate
+from metarlm.lang.interp import Ok
 from metarlm.synth.base import Context, Generator, Move, State, SubProblem
 from metarlm.synth.generators.sums import sum_rules
-from metarlm.synth.templates import bindings, function_words, lhs_templates, segmentations
+from metarlm.synth.templates import (
+    bindings,
+    function_words,
+    lhs_templates,
+    segmentations,
+    value,
+)
 
 
 def word_meaning(ex: Example) -> Rule:
@@ -77,7 +83,7 @@ class ReadOff(Generator):
             if s == e:
                 values[var] = () if ctx.algebra == "seq" else 0
                 continue
-            result = evaluate(current, ex.input[s:e])
+            result = value(current, tuple(ex.input[s:e]))
             if isinstance(result, Ok):
                 values[var] = result.value
         if ctx.algebra == "seq":

@@ -24,10 +24,11 @@ from typing import NamedTuple
 
 from metarlm.lang.demo import Example
 from metarlm.lang.dsl import Call, Const, LhsItem, Program, RhsItem, Rule, Var, Word
-from metarlm.lang.interp import Ok, evaluate
+from metarlm.lang.interp import Ok
 from metarlm.synth.base import Context, Plugin
 from metarlm.synth.rule_prior import is_primitive
 from metarlm.synth.templates import normal
+from metarlm.synth.templates import value as span_value
 
 
 class WordValues(NamedTuple):
@@ -104,7 +105,7 @@ def word_values(current: Program, lhs: tuple[LhsItem, ...]) -> WordValues | None
     for k, item in enumerate(lhs):
         if not isinstance(item, Word):
             continue
-        result = evaluate(current, (item.text,))
+        result = span_value(current, (item.text,))
         if isinstance(result, Ok):
             own.append(result.value)  # type: ignore[arg-type]
             if k == 0 and is_base(result.value):  # type: ignore[arg-type]
