@@ -333,7 +333,8 @@ def synth(
 def eval_command(
     suite: Annotated[list[str], typer.Option(
         "--suite", help="Suite to run (repeatable): miniscan, miniscan-random, scan-simple, "
-        "scan-length, scan-addjump, scan-aroundright, scan-oneshot, numbers, code, new-domain.",
+        "scan-length, scan-addjump, scan-aroundright, scan-oneshot, numbers, code, new-domain, "
+        "scan-random, numbers-random, code-random.",
         show_default=False)],
     system: Annotated[list[str], typer.Option(
         "--system", help="System (repeatable): meta, nometa, enum, nye, greedy.",

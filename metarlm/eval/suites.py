@@ -103,10 +103,18 @@ def _episode_task(suite: str, domain: str, seed: int, index: int) -> Task:
                      queries, more_words(examples, queries), background=background)
 
 
-def miniscan_random_suite(seed: int, opts: SuiteOptions) -> list[Task]:
-    """Held-out grammars from the MiniSCAN prior (seeds the training stream does not use)."""
-    count = task_count(opts, 20)
-    return [_episode_task("miniscan-random", "miniscan", seed, i) for i in range(count)]
+def random_suite(domain: str) -> Callable[[int, SuiteOptions], list[Task]]:
+    """Held-out random programs of a built-in domain's prior (seeds no training stream uses)."""
+    suite = f"{domain}-random"
+
+    def build(seed: int, opts: SuiteOptions) -> list[Task]:
+        """The suite's tasks for one seed."""
+        return [_episode_task(suite, domain, seed, i) for i in range(task_count(opts, 20))]
+
+    return build
+
+
+RANDOM_DOMAINS = ("miniscan", "scan", "numbers", "code")
 
 
 def glyphs_grammar(workdir: Path | None) -> Path:
@@ -224,8 +232,8 @@ def _suites() -> dict[str, Callable[[int, SuiteOptions], list[Task]]]:
     """Suite name -> builder (generated suites are imported here: they import this module)."""
     from metarlm.eval.generated import code_suite, numbers_suite
 
-    table: dict[str, Callable[[int, SuiteOptions], list[Task]]] = {
-        "miniscan": miniscan_suite, "miniscan-random": miniscan_random_suite}
+    table: dict[str, Callable[[int, SuiteOptions], list[Task]]] = {"miniscan": miniscan_suite}
+    table.update({f"{d}-random": random_suite(d) for d in RANDOM_DOMAINS})
     table.update({name: scan_suite(name) for name in SCAN_SPLITS})
     table.update({"scan-oneshot": scan_oneshot_suite, "numbers": numbers_suite,
                   "code": code_suite, "new-domain": new_domain_suite})
@@ -233,7 +241,7 @@ def _suites() -> dict[str, Callable[[int, SuiteOptions], list[Task]]]:
 
 
 SUITE_NAMES = ("miniscan", "miniscan-random", *SCAN_SPLITS, "scan-oneshot", "numbers", "code",
-               "new-domain")
+               "new-domain", "scan-random", "numbers-random", "code-random")
 
 
 def build_tasks(suite: str, seed: int, opts: SuiteOptions | None = None) -> list[Task]:
