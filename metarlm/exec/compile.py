@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from types import ModuleType
 
 import numpy as np
@@ -60,6 +61,17 @@ class SymbolTable:
         """The ids of several strings, adding the new ones."""
         ids = self._ids
         return [ids[t] if t in ids else self.intern(t) for t in texts]
+
+    def flat(self, seqs: Sequence[Sequence[str]], count: int) -> np.ndarray:
+        """The ids of the ``count`` strings of seqs, in order, as one array (interning new
+        ones, in sorted order)."""
+        try:
+            return np.fromiter(map(self._ids.__getitem__, chain.from_iterable(seqs)),
+                               dtype=np.int64, count=count)
+        except KeyError:
+            for text in sorted(set(chain.from_iterable(seqs)).difference(self._ids)):
+                self.intern(text)
+            return self.flat(seqs, count)
 
 
 @dataclass(frozen=True)
@@ -291,9 +303,9 @@ class RulePool:
             rid = fresh.get(int(keys[k]))
             if rid is None:
                 rule = rules[k]
-                rid = self._by_value.get(rule)
-                if rid is None:
-                    rid = self._by_value[rule] = self._add(rule)
+                rid = self._by_value.setdefault(rule, len(self.rules))  # hashed once
+                if rid == len(self.rules):
+                    self._add(rule)
                 fresh[id(rule)] = rid
                 self._objects.append(rule)
                 self._object_ids.append(rid)
