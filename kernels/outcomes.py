@@ -9,9 +9,13 @@ out when they stop early (the caller grows it and resumes at the returned item):
     toff, tlist       the examples each rule touches: tlist[toff[r]:toff[r + 1]]
     cmax              per rule, its largest cost over the examples
     vals, vtok        distinct values per example: (hash, example, offset or integer, length)
-    subs, skey        cached values: (hash, example, key offset, key length, value id)
-    outs, ohash       distinct outcomes: a value id per example
-    vtab, stab, otab  open-addressing tables of those entries (-1 empty, size a power of 2)
+    subs, skey        cached values, an open-addressing table of rows (hash, value id,
+                      example * 2**24 + key length or -1 if empty, the key's first
+                      KEY_INLINE rule ids, offset of the rest in skey): a probe that hits
+                      reads one cache line
+    outs, ohash       distinct outcomes: a value id per example, and their hashes
+    vtab, otab        open-addressing tables of vals and outs entries (otab rows: hash,
+                      outcome id); -1 empty, sizes powers of 2, at most half full
 
 Value id 0 is "no value" (any failure). An example's value is cached under the rules that
 touch it, in order (the key): exact wherever the program's fuel bound fits the limit (see
@@ -40,7 +44,8 @@ from metarlm.kernels.machine import evaluate
 from numba import njit
 
 V_HASH, V_EX, V_A, V_LEN = 0, 1, 2, 3  # vals columns
-S_HASH, S_EX, S_KEY, S_LEN, S_VID = 0, 1, 2, 3, 4  # subs columns
+S_HASH, S_VID, S_META, S_KEY, S_REST = 0, 1, 2, 3, 7  # subs columns (S_KEY..S_REST-1: key)
+KEY_INLINE = S_REST - S_KEY
 C_VALS, C_TOK, C_SUBS, C_KEYS, C_OUTS, C_NEED = 0, 1, 2, 3, 4, 5  # cnt fields
 # what ran out (cnt[C_NEED]); the caller grows it and resumes
 N_ARENA, N_VALS, N_TOK, N_SUBS, N_KEYS, N_OUTS, N_PROG, N_KEY = 1, 2, 3, 4, 5, 6, 7, 8
@@ -187,22 +192,22 @@ def run_key(e: int, key: np.ndarray, n: int, fuel: int, max_output: int, is_int:
 
 
 @njit(**HOT_INLINE)
-def find_sub(h: int, e: int, key: np.ndarray, n: int, subs: np.ndarray, skey: np.ndarray,
-             stab: np.ndarray) -> tuple[int, int]:
-    """(the cached value id of example e's key[:n] or -1, the slot where it is or would go)."""
-    mask = stab.shape[0] - 1
+def find_sub(h: int, meta: int, key: np.ndarray, n: int, subs: np.ndarray,
+             skey: np.ndarray) -> tuple[int, int]:
+    """(the cached value id of key[:n] under meta, or -1; the row where it is or would go)."""
+    mask = subs.shape[0] - 1
     slot = h & mask
-    while stab[slot] >= 0:
-        s = stab[slot]
-        if subs[s, S_HASH] == h and subs[s, S_EX] == e and subs[s, S_LEN] == n:
-            off = subs[s, S_KEY]
+    while subs[slot, S_META] >= 0:
+        if subs[slot, S_HASH] == h and subs[slot, S_META] == meta:
             same = True
             for k in range(n):
-                if skey[off + k] != key[k]:
+                got = subs[slot, S_KEY + k] if k < KEY_INLINE else \
+                    skey[subs[slot, S_REST] + k - KEY_INLINE]
+                if got != key[k]:
                     same = False
                     break
             if same:
-                return subs[s, S_VID], slot
+                return subs[slot, S_VID], slot
         slot = (slot + 1) & mask
     return -1, slot
 
@@ -211,30 +216,33 @@ def find_sub(h: int, e: int, key: np.ndarray, n: int, subs: np.ndarray, skey: np
 def key_value(h: int, e: int, key: np.ndarray, n: int, fuel: int, max_output: int,
               is_int: bool, pool: np.ndarray, rmeta: np.ndarray, ex_words: np.ndarray,
               ex_lens: np.ndarray, vals: np.ndarray, vtok: np.ndarray, vtab: np.ndarray,
-              subs: np.ndarray, skey: np.ndarray, stab: np.ndarray, cnt: np.ndarray,
-              prog: np.ndarray, memo: np.ndarray, frames: np.ndarray, bind: np.ndarray,
-              arena: np.ndarray) -> int:
+              subs: np.ndarray, skey: np.ndarray, cnt: np.ndarray, prog: np.ndarray,
+              memo: np.ndarray, frames: np.ndarray, bind: np.ndarray, arena: np.ndarray) -> int:
     """The value id of the touching rules key[:n] (hash h) on example e, cached or run."""
-    v, slot = find_sub(h, e, key, n, subs, skey, stab)
+    meta = e * 16777216 + n
+    v, slot = find_sub(h, meta, key, n, subs, skey)
     if v >= 0:
         return v
-    s, top = cnt[C_SUBS], cnt[C_KEYS]
-    if s >= subs.shape[0]:
+    rest = max(n - KEY_INLINE, 0)
+    if 2 * (cnt[C_SUBS] + 1) > subs.shape[0]:
         cnt[C_NEED] = N_SUBS
         return -1
-    if top + n > skey.shape[0]:
+    if cnt[C_KEYS] + rest > skey.shape[0]:
         cnt[C_NEED] = N_KEYS
         return -1
     v = run_key(e, key, n, fuel, max_output, is_int, pool, rmeta, ex_words, ex_lens, vals, vtok,
                 vtab, cnt, prog, memo, frames, bind, arena)
     if v < 0:
         return -1
+    top = cnt[C_KEYS]
     for k in range(n):
-        skey[top + k] = key[k]
-    subs[s, S_HASH], subs[s, S_EX], subs[s, S_KEY], subs[s, S_LEN], subs[s, S_VID] = (
-        h, e, top, n, v)
-    stab[slot] = s
-    cnt[C_SUBS], cnt[C_KEYS] = s + 1, top + n
+        if k < KEY_INLINE:
+            subs[slot, S_KEY + k] = key[k]
+        else:
+            skey[top + k - KEY_INLINE] = key[k]
+    subs[slot, S_HASH], subs[slot, S_VID], subs[slot, S_META], subs[slot, S_REST] = (
+        h, v, meta, top)
+    cnt[C_SUBS], cnt[C_KEYS] = cnt[C_SUBS] + 1, top + rest
     return v
 
 
@@ -248,9 +256,9 @@ def intern_outcome(vids: np.ndarray, outs: np.ndarray, ohash: np.ndarray, otab: 
         h = mix(h, vids[e])
     mask = otab.shape[0] - 1
     slot = h & mask
-    while otab[slot] >= 0:
-        o = otab[slot]
-        if ohash[o] == h:
+    while otab[slot, 1] >= 0:
+        if otab[slot, 0] == h:
+            o = otab[slot, 1]
             same = True
             for e in range(n_ex):
                 if outs[o, e] != vids[e]:
@@ -266,7 +274,7 @@ def intern_outcome(vids: np.ndarray, outs: np.ndarray, ohash: np.ndarray, otab: 
     for e in range(n_ex):
         outs[o, e] = vids[e]
     ohash[o] = h
-    otab[slot] = o
+    otab[slot, 0], otab[slot, 1] = h, o
     cnt[C_OUTS] = o + 1
     return o
 
@@ -280,6 +288,30 @@ def rehash(tab: np.ndarray, hashes: np.ndarray, n: int) -> None:
         while tab[slot] >= 0:
             slot = (slot + 1) & mask
         tab[slot] = k
+
+
+@njit(**HOT)
+def rehash_pairs(tab: np.ndarray, hashes: np.ndarray, n: int) -> None:
+    """Fill an empty (hash, entry) table with entries 0..n-1 of these hashes."""
+    mask = tab.shape[0] - 1
+    for k in range(n):
+        slot = hashes[k] & mask
+        while tab[slot, 1] >= 0:
+            slot = (slot + 1) & mask
+        tab[slot, 0], tab[slot, 1] = hashes[k], k
+
+
+@njit(**HOT)
+def rehash_rows(old: np.ndarray, new: np.ndarray) -> None:
+    """Move the used rows of a subs table into an empty larger one."""
+    mask = new.shape[0] - 1
+    for row in range(old.shape[0]):
+        if old[row, S_META] >= 0:
+            slot = old[row, S_HASH] & mask
+            while new[slot, S_META] >= 0:
+                slot = (slot + 1) & mask
+            for c in range(old.shape[1]):
+                new[slot, c] = old[row, c]
 
 
 @njit(**HOT_INLINE)
@@ -325,7 +357,7 @@ def whole_value(e: int, bg: np.ndarray, ids: np.ndarray, a: int, b: int, ins: in
                 limit: int, fuel: int, max_output: int, is_int: bool, pool: np.ndarray,
                 rmeta: np.ndarray, touch: np.ndarray, cost: np.ndarray, spans: np.ndarray,
                 ex_words: np.ndarray, ex_lens: np.ndarray, vals: np.ndarray, vtok: np.ndarray,
-                vtab: np.ndarray, subs: np.ndarray, skey: np.ndarray, stab: np.ndarray,
+                vtab: np.ndarray, subs: np.ndarray, skey: np.ndarray,
                 cnt: np.ndarray, prog: np.ndarray, key: np.ndarray, memo: np.ndarray,
                 frames: np.ndarray, bind: np.ndarray, arena: np.ndarray) -> int:
     """Example e's value id under bg + ids[a:b] (``new`` inserted at ins if ins >= 0), the
@@ -335,7 +367,7 @@ def whole_value(e: int, bg: np.ndarray, ids: np.ndarray, a: int, b: int, ins: in
     n = fill_key(touch, e, fits, bg, ids, a, b, ins, new, key)
     if fits:
         return key_value(key_hash(e, key, n), e, key, n, fuel, max_output, is_int, pool, rmeta,
-                         ex_words, ex_lens, vals, vtok, vtab, subs, skey, stab, cnt, prog, memo,
+                         ex_words, ex_lens, vals, vtok, vtab, subs, skey, cnt, prog, memo,
                          frames, bind, arena)
     return run_key(e, key, n, fuel, max_output, is_int, pool, rmeta, ex_words, ex_lens, vals,
                    vtok, vtab, cnt, prog, memo, frames, bind, arena)
@@ -347,7 +379,7 @@ def check_range(bg: np.ndarray, ids: np.ndarray, starts: np.ndarray, lo: int, hi
                 touch: np.ndarray, cost: np.ndarray, toff: np.ndarray, tlist: np.ndarray,
                 cmax: np.ndarray, spans: np.ndarray, ex_words: np.ndarray, ex_lens: np.ndarray,
                 vals: np.ndarray, vtok: np.ndarray, vtab: np.ndarray, subs: np.ndarray,
-                skey: np.ndarray, stab: np.ndarray, outs: np.ndarray, ohash: np.ndarray,
+                skey: np.ndarray, outs: np.ndarray, ohash: np.ndarray,
                 otab: np.ndarray, cnt: np.ndarray, prog: np.ndarray, key: np.ndarray,
                 keys2d: np.ndarray, kpos: np.ndarray, klen: np.ndarray, khash: np.ndarray,
                 klen0: np.ndarray, khash0: np.ndarray, memo: np.ndarray, frames: np.ndarray,
@@ -382,15 +414,20 @@ def check_range(bg: np.ndarray, ids: np.ndarray, starts: np.ndarray, lo: int, hi
                 klen[e], khash[e] = klen0[e], khash0[e]
             for k in range(a, b):
                 push_rule(ids[k], k - a, toff, tlist, keys2d, kpos, klen, khash)
+        if quick <= limit:  # load every example's first row at once: the misses overlap
+            mask = subs.shape[0] - 1
+            for e in range(ex_lens.shape[0]):
+                khash[e] = mix(khash[e], klen[e])
+                vids[e] = subs[khash[e] & mask, S_HASH]
         for e in range(ex_lens.shape[0]):
             if quick <= limit:
-                v = key_value(mix(khash[e], klen[e]), e, keys2d[e], klen[e], fuel, max_output,
+                v = key_value(khash[e], e, keys2d[e], klen[e], fuel, max_output,
                               is_int, pool, rmeta, ex_words, ex_lens, vals, vtok, vtab, subs,
-                              skey, stab, cnt, prog, memo, frames, bind, arena)
+                              skey, cnt, prog, memo, frames, bind, arena)
             else:
                 v = whole_value(e, bg, ids, a, b, -1, 0, limit, fuel, max_output, is_int, pool,
                                 rmeta, touch, cost, spans, ex_words, ex_lens, vals, vtok, vtab,
-                                subs, skey, stab, cnt, prog, key, memo, frames, bind, arena)
+                                subs, skey, cnt, prog, key, memo, frames, bind, arena)
             if v < 0:
                 return p
             vids[e] = v
@@ -407,14 +444,14 @@ def extend_range(bg: np.ndarray, parent: np.ndarray, pvids: np.ndarray, pos: np.
                  pool: np.ndarray, rmeta: np.ndarray, touch: np.ndarray, cost: np.ndarray,
                  toff: np.ndarray, tlist: np.ndarray, cmax: np.ndarray, spans: np.ndarray,
                  ex_words: np.ndarray, ex_lens: np.ndarray, vals: np.ndarray, vtok: np.ndarray,
-                 vtab: np.ndarray, subs: np.ndarray, skey: np.ndarray, stab: np.ndarray,
+                 vtab: np.ndarray, subs: np.ndarray, skey: np.ndarray,
                  outs: np.ndarray, ohash: np.ndarray, otab: np.ndarray, cnt: np.ndarray,
                  prog: np.ndarray, key: np.ndarray, keys2d: np.ndarray, kpos: np.ndarray,
                  klen: np.ndarray, khash: np.ndarray, klen0: np.ndarray, khash0: np.ndarray,
                  memo: np.ndarray, frames: np.ndarray, bind: np.ndarray, arena: np.ndarray,
                  vids: np.ndarray, pbound: np.ndarray, oid: np.ndarray) -> int:
-    """oid[c] for children c in [lo, hi): bg + parent with rule new[c] inserted before
-    parent[pos[c]] (0 <= pos[c] <= len(parent)); pvids are the parent's value ids.
+    """oid[c] for children c in [lo, hi): bg + parent with rule new[c] inserted at pos[c]
+    as ``parent[:pos] + (rule,) + parent[pos:]`` reads it; pvids are the parent's value ids.
 
     An example the new rule does not touch keeps the parent's value without a run: no value
     stays none (the child repeats the parent's evaluation, spending more fuel), and a value
@@ -436,6 +473,7 @@ def extend_range(bg: np.ndarray, parent: np.ndarray, pvids: np.ndarray, pos: np.
         worst = max(worst, pbound[e])
     for c in range(lo, hi):
         r, at = new[c], pos[c]
+        at = min(max(at + m if at < 0 else at, 0), m)  # as slicing reads it
         for e in range(ex_lens.shape[0]):
             vids[e] = pvids[e]
         if worst + cmax[r] <= limit:
@@ -443,7 +481,7 @@ def extend_range(bg: np.ndarray, parent: np.ndarray, pvids: np.ndarray, pos: np.
                 e = tlist[t]
                 n = child_key(e, r, at, keys2d, kpos, klen, key)
                 v = key_value(key_hash(e, key, n), e, key, n, fuel, max_output, is_int, pool,
-                              rmeta, ex_words, ex_lens, vals, vtok, vtab, subs, skey, stab, cnt,
+                              rmeta, ex_words, ex_lens, vals, vtok, vtab, subs, skey, cnt,
                               prog, memo, frames, bind, arena)
                 if v < 0:
                     return c
@@ -454,7 +492,7 @@ def extend_range(bg: np.ndarray, parent: np.ndarray, pvids: np.ndarray, pos: np.
                     continue
                 v = whole_value(e, bg, parent, 0, m, at, r, limit, fuel, max_output, is_int,
                                 pool, rmeta, touch, cost, spans, ex_words, ex_lens, vals, vtok,
-                                vtab, subs, skey, stab, cnt, prog, key, memo, frames, bind,
+                                vtab, subs, skey, cnt, prog, key, memo, frames, bind,
                                 arena)
                 if v < 0:
                     return c

@@ -76,13 +76,12 @@ class _Store:
         self.spans = lens * (lens + 1) // 2
         self.vals = np.zeros((256, 4), dtype=np.int64)
         self.vtok = np.zeros(4096, dtype=np.int64)
-        self.subs = np.zeros((1024, 5), dtype=np.int64)
-        self.skey = np.zeros(8192, dtype=np.int64)
+        self.subs = np.full((2048, 8), -1, dtype=np.int64)
+        self.skey = np.zeros(4096, dtype=np.int64)
         self.outs = np.zeros((256, n_ex), dtype=np.int64)
         self.ohash = np.zeros(256, dtype=np.int64)
-        self.vtab, self.stab, self.otab = (np.full(512, -1, dtype=np.int64),
-                                           np.full(2048, -1, dtype=np.int64),
-                                           np.full(512, -1, dtype=np.int64))
+        self.vtab = np.full(512, -1, dtype=np.int64)
+        self.otab = np.full((512, 2), -1, dtype=np.int64)
         self.cnt = np.zeros(6, dtype=np.int64)
         self.cnt[0] = 1  # value id 0 is "no value"
         self.prog = np.zeros(1024, dtype=np.int64)
@@ -104,7 +103,7 @@ class _Store:
         """The arguments every checking kernel takes after its own."""
         return (rules.pool, rules.rmeta, rules.touch, rules.cost, rules.toff, rules.tlist,
                 rules.cmax, self.spans, self.words, self.lens, self.vals, self.vtok, self.vtab,
-                self.subs, self.skey, self.stab, self.outs, self.ohash, self.otab, self.cnt,
+                self.subs, self.skey, self.outs, self.ohash, self.otab, self.cnt,
                 self.prog, self.key, self.keys2d, self.kpos, self.klen, self.khash, self.klen0,
                 self.khash0, self.memo, self.frames, self.bind, self.arena, self.vids)
 
@@ -118,17 +117,18 @@ class _Store:
             self.vtab = _table(self.vals[:, k.V_HASH], int(self.cnt[k.C_VALS]))
         elif need == k.N_TOK:
             self.vtok = _double(self.vtok)
-        elif need in (k.N_SUBS, k.N_KEYS) and len(self.subs) >= CACHE_LIMIT:
+        elif need in (k.N_SUBS, k.N_KEYS) and len(self.subs) >= 2 * CACHE_LIMIT:
             self.cnt[k.C_SUBS] = self.cnt[k.C_KEYS] = 0  # a cache: forgetting is safe
-            self.stab.fill(-1)
+            self.subs.fill(-1)
         elif need == k.N_SUBS:
-            self.subs = _double(self.subs)
-            self.stab = _table(self.subs[:, k.S_HASH], int(self.cnt[k.C_SUBS]))
+            old, self.subs = self.subs, np.full((2 * len(self.subs), 8), -1, dtype=np.int64)
+            k.rehash_rows(old, self.subs)
         elif need == k.N_KEYS:
             self.skey = _double(self.skey)
         elif need == k.N_OUTS:
             self.outs, self.ohash = _double(self.outs), _double(self.ohash)
-            self.otab = _table(self.ohash, int(self.cnt[k.C_OUTS]))
+            self.otab = np.full((2 * len(self.ohash), 2), -1, dtype=np.int64)
+            k.rehash_pairs(self.otab, self.ohash, int(self.cnt[k.C_OUTS]))
         elif need == k.N_PROG:
             self.prog = _double(self.prog)
         elif need == k.N_KEY:
@@ -138,6 +138,22 @@ class _Store:
                                       for _ in range(2))
         else:
             raise AssertionError(f"unknown need {need}")
+
+
+def _made(values: tuple, verdicts: tuple) -> Outcome:
+    """An Outcome, made without the dataclass's __init__ (the same object in half the time;
+    Outcome keeps its fields in __dict__)."""
+    made = Outcome.__new__(Outcome)
+    state = made.__dict__
+    state["values"], state["verdicts"] = values, verdicts
+    return made
+
+
+def _grown_objects(array: np.ndarray, size: int) -> np.ndarray:
+    """An object array of ``size`` entries starting with array's (None after)."""
+    out = np.full(size, None, dtype=object)
+    out[: len(array)] = array
+    return out
 
 
 def _double(array: np.ndarray) -> np.ndarray:
@@ -173,10 +189,15 @@ class DemoChecker:
         self._store = _Store(words, lens)
         self._bg = self._rules.ids(background.rules)
         self._bg_slow = not self._rules.slow.isdisjoint(self._bg.tolist())
-        self._values: list[Output | None] = [None]  # by value id
-        self._verdicts: list[int] = [NONE]
+        self._values = _grown_objects(np.empty(0, dtype=object), 256)  # by value id
+        self._verdicts = np.full(256, NONE, dtype=np.int64)
+        self._n_values = 1  # value id 0 is "no value": None
         self._outcomes: list[Outcome] = []  # by outcome id
         self._oid: dict[int, int] = {}  # id(outcome) -> outcome id (the outcomes are kept)
+
+    def intern(self, rules: Sequence[Rule]) -> None:
+        """Lower these rules now (checks later find them lowered; optional)."""
+        self._rules.ids(rules)
 
     def program(self, learned: Sequence[Rule]) -> Program:
         """The background followed by ``learned``."""
@@ -213,9 +234,7 @@ class DemoChecker:
         oid = self._oid.get(id(known))
         if oid is None:  # not an outcome of this checker: find the parent's own
             oid = self._oid[id(self.check([tuple(parent)])[0])]
-        m = len(parent)
-        pos = np.array(positions, dtype=np.int64)
-        pos = np.clip(np.where(pos < 0, pos + m, pos), 0, m)  # as slicing reads them
+        pos = np.fromiter(positions, dtype=np.int64, count=len(positions))
         out = np.empty(len(rids), dtype=np.int64)
         head = (self._bg, pids, self._store.outs[oid].copy(), pos, rids)
         self._drive(kernels()[2].extend_range, head, len(rids), (self._store.pbound, out))
@@ -234,20 +253,30 @@ class DemoChecker:
     def _sync(self) -> None:
         """Python objects for the values and outcomes the kernels added."""
         k, store = kernels()[2], self._store
-        first, last = len(self._values), int(store.cnt[k.C_VALS])
+        first, last = self._n_values, int(store.cnt[k.C_VALS])
         if last > first:
-            names, is_int = self._symbols.texts, self._limits[2]
-            for e, a, length in store.vals[first:last, k.V_EX:].tolist():
-                value: Output = a if is_int else tuple(
-                    map(names.__getitem__, store.vtok[a: a + length].tolist()))
-                self._values.append(value)
-                self._verdicts.append(RIGHT if value == self.examples[e].output else WRONG)
+            if last > len(self._values):
+                self._values = _grown_objects(self._values, 2 * last)
+                self._verdicts = np.resize(self._verdicts, 2 * last)
+            rows = store.vals[first:last, k.V_EX:].tolist()
+            if self._limits[2]:
+                values: list[Output] = [a for _, a, _ in rows]
+            else:  # every new value's tokens in one slice: vals are in vtok's order
+                start = rows[0][1]
+                names = list(map(self._symbols.texts.__getitem__,
+                                 store.vtok[start: rows[-1][1] + rows[-1][2]].tolist()))
+                values = [tuple(names[a - start: a - start + n]) for _, a, n in rows]
+            self._values[first:last] = values
+            self._verdicts[first:last] = [RIGHT if value == self.examples[e].output else WRONG
+                                          for value, (e, _, _) in zip(values, rows)]
+            self._n_values = last
         first, last = len(self._outcomes), int(store.cnt[k.C_OUTS])
-        values, verdicts = self._values.__getitem__, self._verdicts.__getitem__
-        for row in store.outs[first:last].tolist():
-            new = Outcome(tuple(map(values, row)), tuple(map(verdicts, row)))
-            self._oid[id(new)] = len(self._outcomes)
-            self._outcomes.append(new)
+        if last > first:
+            rows = store.outs[first:last]
+            new = list(map(_made, map(tuple, self._values[rows].tolist()),
+                           map(tuple, self._verdicts[rows].tolist())))
+            self._oid.update(zip(map(id, new), range(first, last)))
+            self._outcomes += new
 
     def _check_some_slow(self, lists: list[tuple[Rule, ...]], ids: list[int],
                          starts: np.ndarray) -> list[Outcome]:
