@@ -161,6 +161,16 @@ def lower_program(program: Program, symbols: SymbolTable) -> tuple[list[int], in
     try:
         if program.algebra not in ("seq", "int"):
             raise _Malformed
+        row, is_int, max_lhs = [len(program.rules), 0, 0], program.algebra == "int", 0
+        for rule in program.rules:  # the lean road while rules are plain and hole-free
+            ints = _plain_rule(rule, is_int, symbols)  # interning as _rule would, up to a
+            if ints is None:  # rule it cannot take
+                break
+            max_lhs = max(max_lhs, ints[0])
+            row += ints
+        else:
+            row[1] = max_lhs
+            return row, VALID
         parts = [_rule(rule, program.algebra, symbols) for rule in program.rules]
     except _Malformed:
         return [0, 0, 0], INVALID

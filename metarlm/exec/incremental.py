@@ -23,6 +23,7 @@ from itertools import chain
 
 import numpy as np
 
+from metarlm.exec.check import no_gc, pack_words, run_many
 from metarlm.exec.compile import RulePool, SymbolTable, kernels
 from metarlm.kernels import layout
 from metarlm.lang.demo import Example, Output
@@ -174,8 +175,6 @@ class DemoChecker:
 
     def __init__(self, examples: Sequence[Example], background: Program, fuel: int = DEFAULT_FUEL,
                  max_output: int = MAX_OUTPUT) -> None:
-        from metarlm.exec.check import pack_words
-
         self.examples = tuple(examples)
         self.background = background
         self.fuel, self.max_output = fuel, max_output
@@ -272,11 +271,16 @@ class DemoChecker:
             self._n_values = last
         first, last = len(self._outcomes), int(store.cnt[k.C_OUTS])
         if last > first:
-            rows = store.outs[first:last]
-            new = list(map(_made, map(tuple, self._values[rows].tolist()),
-                           map(tuple, self._verdicts[rows].tolist())))
-            self._oid.update(zip(map(id, new), range(first, last)))
-            self._outcomes += new
+            with no_gc():
+                self._new_outcomes(first, last)
+
+    def _new_outcomes(self, first: int, last: int) -> None:
+        """Outcome objects for outcome ids [first, last)."""
+        rows = self._store.outs[first:last]
+        new = list(map(_made, map(tuple, self._values[rows].tolist()),
+                       map(tuple, self._verdicts[rows].tolist())))
+        self._oid.update(zip(map(id, new), range(first, last)))
+        self._outcomes += new
 
     def _check_some_slow(self, lists: list[tuple[Rule, ...]], ids: list[int],
                          starts: np.ndarray) -> list[Outcome]:
@@ -290,7 +294,5 @@ class DemoChecker:
     def _reference(self, learned: Sequence[Rule]) -> Outcome:
         """The outcome of the background + learned through ``run_many`` (the reference
         interpreter for programs the kernels do not take)."""
-        from metarlm.exec.check import run_many
-
         results = run_many(self.program(learned), self.inputs, self.fuel, self.max_output)
         return outcome([r.value if isinstance(r, Ok) else None for r in results], self.examples)
