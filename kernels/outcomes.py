@@ -14,8 +14,8 @@ out when they stop early (the caller grows it and resumes at the returned item):
                       KEY_INLINE rule ids, offset of the rest in skey): a probe that hits
                       reads one cache line
     outs, ohash       distinct outcomes: a value id per example, and their hashes
-    vtab, otab        open-addressing tables of vals and outs entries (otab rows: hash,
-                      outcome id); -1 empty, sizes powers of 2, at most half full
+    vtab, otab        open-addressing tables of vals and outs entries, rows (hash, entry);
+                      -1 empty, sizes powers of 2, at most half full
 
 Value id 0 is "no value" (any failure). An example's value is cached under the rules that
 touch it, in order (the key): exact wherever the program's fuel bound fits the limit (see
@@ -141,9 +141,9 @@ def intern_value(e: int, a: int, length: int, is_int: bool, arena: np.ndarray,
         h = mix(h, length)
     mask = vtab.shape[0] - 1
     slot = h & mask
-    while vtab[slot] >= 0:
-        v = vtab[slot]
-        if vals[v, V_HASH] == h and vals[v, V_EX] == e:
+    while vtab[slot, 1] >= 0:
+        v = vtab[slot, 1]
+        if vtab[slot, 0] == h and vals[v, V_EX] == e:
             if is_int:
                 if vals[v, V_A] == a:
                     return v
@@ -166,7 +166,7 @@ def intern_value(e: int, a: int, length: int, is_int: bool, arena: np.ndarray,
         vals[v, V_A], vals[v, V_LEN] = top, length
         cnt[C_TOK] = top + length
     vals[v, V_HASH], vals[v, V_EX] = h, e
-    vtab[slot] = v
+    vtab[slot, 0], vtab[slot, 1] = h, v
     cnt[C_VALS] = v + 1
     return v
 
@@ -277,17 +277,6 @@ def intern_outcome(vids: np.ndarray, outs: np.ndarray, ohash: np.ndarray, otab: 
     otab[slot, 0], otab[slot, 1] = h, o
     cnt[C_OUTS] = o + 1
     return o
-
-
-@njit(**HOT)
-def rehash(tab: np.ndarray, hashes: np.ndarray, n: int) -> None:
-    """Fill an empty table with entries 0..n-1 of these hashes."""
-    mask = tab.shape[0] - 1
-    for k in range(n):
-        slot = hashes[k] & mask
-        while tab[slot] >= 0:
-            slot = (slot + 1) & mask
-        tab[slot] = k
 
 
 @njit(**HOT)

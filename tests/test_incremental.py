@@ -8,6 +8,9 @@ own outcome, from an outcome made elsewhere, and from a child's outcome in turn)
 
 from __future__ import annotations
 
+import random
+
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import fuels, inputs, max_outputs, programs, rules
@@ -145,6 +148,42 @@ def test_rules_that_bind_nowhere_keep_values_only_within_the_fuel(family: tuple)
             for p, r in kids]
     assert checker.extend(parent, checker.check([parent])[0], kids) == want
     assert checker.check([child(parent, p, r) for p, r in kids]) == want
+
+
+def random_rules(rng: random.Random, n: int) -> list[Rule]:
+    """n rules over the words a, b, and, twice and u/x variables (many bind, many do not)."""
+    texts = []
+    for _ in range(n):
+        lhs = rng.choice(["a", "b", "x1 twice", "u1 and x2", "x1 and x2", "u1 x1", "x1 b",
+                          "a x1", "x1 y1 twice"])
+        names = [w for w in lhs.split() if w[0] in "uxy"]
+        rhs = " ".join(rng.choice([f"[{v}]" for v in names] + ["A", "B"])
+                       for _ in range(rng.randint(0, 3)))
+        texts.append(f"{lhs} -> {rhs}")
+    return list(parse_program("\n".join(texts), "rules").rules)
+
+
+@pytest.mark.parametrize("cache_limit", [1 << 20, 1])
+def test_many_programs_grow_every_table_and_still_equal_the_reference(
+        cache_limit: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from metarlm.exec import incremental
+
+    monkeypatch.setattr(incremental, "CACHE_LIMIT", cache_limit)  # 1: forget at every fill
+    rng = random.Random(3)  # small first tables: values, outcomes, cache, arena all grow
+    pool = random_rules(rng, 60) + list(parse_program("a -> A A A A A A A A\n"
+                                                      "x1 twice -> [x1] [x1]", "rules").rules)
+    words = [tuple(rng.choice(["a", "b", "and", "twice"]) for _ in range(rng.randint(1, 6)))
+             for _ in range(10)] + [("a",) + ("twice",) * 7]
+    examples = tuple(Example(ws, ("A",) * (k % 3)) for k, ws in enumerate(words))
+    checker = DemoChecker(examples, Program((), "seq"))
+    lists = [tuple(rng.sample(pool, rng.randint(1, 5))) for _ in range(400)] + [tuple(pool[-2:])]
+    got = checker.check(lists)
+    assert got == [expected(Program((), "seq"), rules, examples, 200_000, 10_000)
+                   for rules in lists]
+    kids = [(rng.randint(0, 5), rng.choice(pool)) for _ in range(300)]
+    assert checker.extend(lists[0], got[0], kids) == [
+        expected(Program((), "seq"), child(lists[0], p, r), examples, 200_000, 10_000)
+        for p, r in kids]
 
 
 def test_outcomes_are_canonical_and_verdicts_follow_the_outputs() -> None:

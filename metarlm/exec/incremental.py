@@ -75,22 +75,22 @@ class _Store:
         n_ex = len(lens)
         self.words, self.lens = words, lens
         self.spans = lens * (lens + 1) // 2
-        self.vals = np.zeros((256, 4), dtype=np.int64)
-        self.vtok = np.zeros(4096, dtype=np.int64)
-        self.subs = np.full((2048, 8), -1, dtype=np.int64)
-        self.skey = np.zeros(4096, dtype=np.int64)
-        self.outs = np.zeros((256, n_ex), dtype=np.int64)
-        self.ohash = np.zeros(256, dtype=np.int64)
-        self.vtab = np.full(512, -1, dtype=np.int64)
-        self.otab = np.full((512, 2), -1, dtype=np.int64)
+        self.vals = np.zeros((64, 4), dtype=np.int64)
+        self.vtok = np.zeros(256, dtype=np.int64)
+        self.subs = np.full((256, 8), -1, dtype=np.int64)
+        self.skey = np.zeros(256, dtype=np.int64)
+        self.outs = np.zeros((64, n_ex), dtype=np.int64)
+        self.ohash = np.zeros(64, dtype=np.int64)
+        self.vtab = np.full((128, 2), -1, dtype=np.int64)
+        self.otab = np.full((128, 2), -1, dtype=np.int64)
         self.cnt = np.zeros(6, dtype=np.int64)
         self.cnt[0] = 1  # value id 0 is "no value"
-        self.prog = np.zeros(1024, dtype=np.int64)
-        self.key = np.zeros(32, dtype=np.int64)
-        self.keys2d, self.kpos = (np.zeros((n_ex, 32), dtype=np.int64) for _ in range(2))
+        self.prog = np.zeros(64, dtype=np.int64)
+        self.key = np.zeros(4, dtype=np.int64)
+        self.keys2d, self.kpos = (np.zeros((n_ex, 4), dtype=np.int64) for _ in range(2))
         self.klen, self.khash, self.klen0, self.khash0, self.vids, self.pbound = (
             np.zeros(n_ex, dtype=np.int64) for _ in range(6))
-        self.arena = np.empty(4096, dtype=np.int64)
+        self.arena = np.empty(256, dtype=np.int64)
         self.max_lhs = 0
         self.fit(1)
 
@@ -128,8 +128,7 @@ class _Store:
             self.skey = _double(self.skey)
         elif need == k.N_OUTS:
             self.outs, self.ohash = _double(self.outs), _double(self.ohash)
-            self.otab = np.full((2 * len(self.ohash), 2), -1, dtype=np.int64)
-            k.rehash_pairs(self.otab, self.ohash, int(self.cnt[k.C_OUTS]))
+            self.otab = _table(self.ohash, int(self.cnt[k.C_OUTS]))
         elif need == k.N_PROG:
             self.prog = _double(self.prog)
         elif need == k.N_KEY:
@@ -164,9 +163,9 @@ def _double(array: np.ndarray) -> np.ndarray:
 
 
 def _table(hashes: np.ndarray, n: int) -> np.ndarray:
-    """An open-addressing table of entries 0..n-1, twice as many slots as hashes."""
-    tab = np.full(2 * len(hashes), -1, dtype=np.int64)
-    kernels()[2].rehash(tab, hashes, n)
+    """An open-addressing (hash, entry) table of entries 0..n-1, twice as many rows."""
+    tab = np.full((2 * len(hashes), 2), -1, dtype=np.int64)
+    kernels()[2].rehash_pairs(tab, hashes, n)
     return tab
 
 
