@@ -10,9 +10,10 @@ The checker lowers each distinct rule once (``RulePool``), packs the examples on
 every batch as one kernel call (``metarlm.kernels.outcomes``) that gives each program an
 outcome id. Outcomes are canonical per checker: programs with the same values get the same
 ``Outcome`` object, so observational equivalence is identity. A child's example that its new
-rule binds nowhere keeps the parent's value without a run, and values are cached per example
-by the rules that bind somewhere in it; the kernels' docstring says why both are exact.
-Programs with holes or malformed rules run through the reference interpreter.
+rule binds nowhere keeps the parent's value without a run (a failure always; a value when
+the child's fuel bound fits the limit), and values are cached per example under the rules
+that bind somewhere in it (where the bound fits); ``metarlm.kernels.rules`` says why both
+are exact. Programs with holes or malformed rules run through the reference interpreter.
 """
 
 from __future__ import annotations
