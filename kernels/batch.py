@@ -174,6 +174,107 @@ def run_parallel(code: np.ndarray, words: np.ndarray, lens: np.ndarray, fuel: in
                   out_value, c * n // n_chunks, (c + 1) * n // n_chunks)
 
 
+@njit(**HOT)
+def run_flat_range(code: np.ndarray, words: np.ndarray, starts: np.ndarray, fuel: int,
+                   max_output: int, is_int: bool, out_status: np.ndarray,
+                   out_value: np.ndarray, out_start: np.ndarray, tokens: np.ndarray, lo: int,
+                   hi: int, top: int, end: int, memo: np.ndarray, frames: np.ndarray,
+                   bind: np.ndarray, arena: np.ndarray) -> tuple[int, int, int]:
+    """Evaluate program row 0 on inputs [lo, hi), input k being words[starts[k]:starts[k+1]].
+
+    out_value[k] is the integer, or the output's length with its tokens at
+    tokens[out_start[k]:], written from top on and never past end. Returns (the input to
+    resume at, the new top, what ran out: 0 nothing, NO_ARENA, or NO_SPACE for tokens).
+    """
+    for k in range(lo, hi):
+        st, a, length = evaluate(code[0], words[starts[k]: starts[k + 1]], fuel, max_output,
+                                 is_int, memo, frames, bind, arena)
+        if st == NO_ARENA:
+            return k, top, NO_ARENA
+        out_status[k], out_value[k], out_start[k] = st, a, top
+        if st == OK and not is_int:
+            out_value[k] = length
+            if top + length > end:  # out_value[k] tells the caller the room it needs
+                return k, top, NO_SPACE
+            for t in range(length):
+                tokens[top + t] = arena[a + t]
+            top += length
+    return hi, top, 0
+
+
+@njit(cache=True)
+def run_flat(code: np.ndarray, words: np.ndarray, starts: np.ndarray, fuel: int,
+             max_output: int, is_int: bool, out_status: np.ndarray, out_value: np.ndarray,
+             out_start: np.ndarray, tokens: np.ndarray, lo: int, hi: int, top: int,
+             end: int) -> tuple[int, int]:
+    """run_flat_range with its own scratch, growing the arena as needed: (the input to
+    resume at once tokens has more room, or hi; the new top)."""
+    longest = 1
+    for k in range(lo, hi):
+        longest = max(longest, starts[k + 1] - starts[k])
+    memo, frames, bind = scratch(longest, code[0, ROW_MAX_LHS])
+    arena = np.empty(ARENA, dtype=np.int64)
+    while lo < hi:
+        lo, top, need = run_flat_range(code, words, starts, fuel, max_output, is_int,
+                                       out_status, out_value, out_start, tokens, lo, hi, top,
+                                       end, memo, frames, bind, arena)
+        if need == NO_SPACE:
+            break
+        if need == NO_ARENA:
+            arena = np.empty(2 * arena.shape[0], dtype=np.int64)
+    return lo, top
+
+
+@njit(cache=True, parallel=True)
+def run_flat_parallel(code: np.ndarray, words: np.ndarray, starts: np.ndarray, fuel: int,
+                      max_output: int, is_int: bool, out_status: np.ndarray,
+                      out_value: np.ndarray, out_start: np.ndarray, tokens: np.ndarray,
+                      n_chunks: int, stops: np.ndarray) -> None:
+    """run_flat over all inputs in n_chunks parallel chunks, chunk c writing its tokens into
+    its share of tokens; stops[c] is where chunk c stopped (its end when it finished)."""
+    n = starts.shape[0] - 1
+    share = tokens.shape[0] // n_chunks
+    for c in prange(n_chunks):
+        stops[c], _ = run_flat(code, words, starts, fuel, max_output, is_int, out_status,
+                               out_value, out_start, tokens, c * n // n_chunks,
+                               (c + 1) * n // n_chunks, c * share, (c + 1) * share)
+
+
+@njit(cache=True)
+def first_equal(tokens: np.ndarray, begin: np.ndarray, length: np.ndarray, ok: np.ndarray,
+                rep: np.ndarray) -> None:
+    """rep[k]: the first input whose output equals input k's (k itself when none before),
+    outputs being tokens[begin[k]:begin[k] + length[k]]; -1 where ok[k] is False."""
+    n = ok.shape[0]
+    size = 1
+    while size < 2 * n:
+        size *= 2
+    table = np.full(size, -1, dtype=np.int64)
+    for k in range(n):
+        rep[k] = -1
+        if not ok[k]:
+            continue
+        a, m = begin[k], length[k]
+        h = m
+        for t in range(m):
+            h = (h ^ tokens[a + t]) * 0x100000001B3
+        slot = h & (size - 1)
+        while table[slot] >= 0 and rep[k] < 0:
+            j = table[slot]
+            if length[j] == m:
+                same = True
+                for t in range(m):
+                    if tokens[begin[j] + t] != tokens[a + t]:
+                        same = False
+                        break
+                if same:
+                    rep[k] = j
+            slot = (slot + 1) & (size - 1)
+        if rep[k] < 0:
+            table[slot] = k
+            rep[k] = k
+
+
 @njit(cache=True)
 def compiled_stamp() -> int:
     """The source stamp this file's cached code was compiled under."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
-_KERNELS = ("layout.py", "machine.py", "lower.py", "batch.py")
+_KERNELS = ("layout.py", "machine.py", "lower.py", "batch.py", "rules.py", "outcomes.py")
 
 
 def _sources() -> list[Path]:
@@ -61,6 +61,12 @@ R_TOKEN, R_CALL, R_COPY, R_HOLE, R_CONST = 0, 1, 2, 3, 4
 
 # statuses of an evaluation; NO_SPACE and NO_ARENA ask the caller for more room and a rerun
 OK, NO_RULE, FUEL, TOO_LONG, OVERFLOW, EMPTY, NO_SPACE, NO_ARENA = 0, 1, 2, 3, 4, 5, 6, 7
+# interned rules of one demonstration (``rules.py``, ``outcomes.py``): columns of rmeta (offset
+# in the pool, ints, left-hand items); a profiled cost too large to bound (the example then
+# always runs whole); how far one rule is profiled on one example, at most and at least
+RM_OFF, RM_LEN, RM_LHS = 0, 1, 2
+SAT = 2**40
+PROFILE_MAX, PROFILE_MIN = 10**7, 10**4
 # statuses of a lowered program
 VALID, INVALID, NEEDS_REFERENCE = 0, 1, 2
 

@@ -80,6 +80,22 @@ def test_long_outputs_grow_the_arena_and_the_output_buffer() -> None:
     assert kernel_run(program, words[-1:], max_output=8 * 2**11 - 1) == [Fail(TOO_LONG)]
 
 
+@pytest.mark.parametrize("parallel", [False, True])
+def test_run_many_in_parallel_chunks_and_with_little_room_equals_the_reference(
+        parallel: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    from metarlm.exec import check
+
+    if parallel:  # chunks whose shares of the token buffer overflow, then finish serially
+        monkeypatch.setattr(check, "PARALLEL_MIN", 1)
+    program = parse_program("a -> A B C D E F G H\nb ->\nx1 twice -> [x1] [x1]\n"
+                            "x1 and x2 -> [x2] [x1]", "rules")
+    words = [("a",) + ("twice",) * (k % 9) for k in range(300)]
+    words += [("b", "and", "a", "twice"), ("c",), ("b",), ("a", "and", "a")] * 20
+    got = kernel_run(program, words, max_output=100_000)
+    assert got == reference(program, words, max_output=100_000)
+    assert got[0] is got[9]  # equal outputs share one frozen Ok
+
+
 @pytest.mark.parametrize("value", [2**62 - 1, 2**62, 2**63 - 1, 2**63, 2**64 + 3, 10**40])
 def test_integer_overflow_at_the_reference_points(value: int) -> None:
     x1, u1 = Var("x", 1), Var("u", 1)

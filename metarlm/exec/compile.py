@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from types import ModuleType
 
 import numpy as np
@@ -28,6 +29,7 @@ from metarlm.kernels.layout import (
     R_COPY,
     R_HOLE,
     R_TOKEN,
+    SAT,
     VALID,
 )
 from metarlm.lang.dsl import Call, Const, Copy, Hole, Program, Rule, Token, Var, Word
@@ -59,6 +61,17 @@ class SymbolTable:
         """The ids of several strings, adding the new ones."""
         ids = self._ids
         return [ids[t] if t in ids else self.intern(t) for t in texts]
+
+    def flat(self, seqs: Sequence[Sequence[str]], count: int) -> np.ndarray:
+        """The ids of the ``count`` strings of seqs, in order, as one array (interning new
+        ones, in sorted order)."""
+        try:
+            return np.fromiter(map(self._ids.__getitem__, chain.from_iterable(seqs)),
+                               dtype=np.int64, count=count)
+        except KeyError:
+            for text in sorted(set(chain.from_iterable(seqs)).difference(self._ids)):
+                self.intern(text)
+            return self.flat(seqs, count)
 
 
 @dataclass(frozen=True)
@@ -148,6 +161,16 @@ def lower_program(program: Program, symbols: SymbolTable) -> tuple[list[int], in
     try:
         if program.algebra not in ("seq", "int"):
             raise _Malformed
+        row, is_int, max_lhs = [len(program.rules), 0, 0], program.algebra == "int", 0
+        for rule in program.rules:  # the lean road while rules are plain and hole-free
+            ints = _plain_rule(rule, is_int, symbols)  # interning as _rule would, up to a
+            if ints is None:  # rule it cannot take
+                break
+            max_lhs = max(max_lhs, ints[0])
+            row += ints
+        else:
+            row[1] = max_lhs
+            return row, VALID
         parts = [_rule(rule, program.algebra, symbols) for rule in program.rules]
     except _Malformed:
         return [0, 0, 0], INVALID
@@ -161,6 +184,73 @@ def lower_program(program: Program, symbols: SymbolTable) -> tuple[list[int], in
     return row, status
 
 
+def lower_rule(rule: Rule, algebra: str, symbols: SymbolTable) -> list[int] | None:
+    """One hole-free rule's ints (layout's rule format, as ``lower_program`` writes them), or
+    None when the rule has holes or is not a rule of its algebra (those go to the reference)."""
+    if algebra not in ("seq", "int"):
+        return None
+    ints = _plain_rule(rule, algebra == "int", symbols)
+    if ints is not None:
+        return ints
+    try:
+        ints, _ = _rule(rule, algebra, symbols)
+    except _Malformed:
+        return None
+    for item in rule.rhs:
+        if isinstance(item, Hole) or isinstance(getattr(item, "scale", None), Hole):
+            return None
+    return ints
+
+
+def _plain_rule(rule: Rule, is_int: bool, symbols: SymbolTable) -> list[int] | None:
+    """``_rule``'s ints for a plain hole-free rule, else None (then ``_rule`` decides); the
+    search lowers every rule it meets, so this is kept lean."""
+    intern = symbols.intern
+    lhs, rhs = rule.lhs, rule.rhs
+    n = len(lhs)
+    row = [n, len(rhs), 0, 0]
+    where: dict[tuple[str, int], int] = {}
+    for k, item in enumerate(lhs):
+        if type(item) is Word:
+            row += (L_WORD, intern(item.text), 0)
+        elif type(item) is Var and item.kind in _VAR_KIND and (item.kind, item.index) not in where:
+            where[item.kind, item.index] = k
+            row += (_VAR_KIND[item.kind], 0, 0)
+        else:
+            return None
+    if not n:
+        return None
+    need = 0
+    for at in range(3 * n + 1, 3, -3):  # each left item's min_after, from the right
+        row[at + 2] = need
+        need += row[at] != L_Y
+    calls: list[int] = []
+    for item in rhs:
+        kind = type(item)
+        if kind is Call and type(item.var) is Var:
+            k = where.get((item.var.kind, item.var.index))
+            scale = item.scale
+            if k is None or type(scale) is not int or (not is_int and scale != 1):
+                return None
+            row += (R_CALL, k, _clamp(scale))
+            if k not in calls:
+                calls.append(k)
+        elif kind is Token and not is_int:
+            row += (R_TOKEN, intern(item.text), 1)
+        elif kind is Copy and not is_int and type(item.var) is Var:
+            k = where.get((item.var.kind, item.var.index))
+            if k is None:
+                return None
+            row += (R_COPY, k, 1)
+        elif kind is Const and is_int and type(item.value) is int:
+            row += (R_CONST, _clamp(item.value), 1)
+        else:
+            return None
+    row[2] = len(calls)
+    row += calls
+    return row
+
+
 def lower_programs(programs: Sequence[Program], symbols: SymbolTable,
                    width: int = 0) -> Lowered:
     """Rows for many programs, zero padded to at least ``width``."""
@@ -172,6 +262,125 @@ def lower_programs(programs: Sequence[Program], symbols: SymbolTable,
     return Lowered(code, np.array([s for _, s in rows], dtype=np.int64))
 
 
+class RulePool:
+    """Rules interned once per demonstration: an id per distinct rule (equal rules, one id),
+    its ints in ``pool`` at ``rmeta[id]``, and its profile on the demonstration's examples
+    (``touch``, ``cost``; ``tlist[toff[id]:toff[id + 1]]`` the examples it touches, ``cmax``
+    its largest cost; see ``metarlm.kernels.rules``). Rules with holes, and malformed ones,
+    are ``slow``: programs with them go to the reference interpreter."""
+
+    OBJECTS = 1 << 18  # rule objects found by identity before that table starts afresh
+
+    def __init__(self, algebra: str, symbols: SymbolTable, ex_words: np.ndarray,
+                 ex_lens: np.ndarray, budget: int) -> None:
+        self.algebra, self.symbols, self.budget = algebra, symbols, budget
+        self.ex_words, self.ex_lens = ex_words, ex_lens
+        self.rules: list[Rule] = []  # one object per id
+        self.slow: set[int] = set()
+        self.pool = np.zeros(4096, dtype=np.int64)
+        self.rmeta = np.zeros((256, 3), dtype=np.int64)
+        self.touch = np.zeros((256, len(ex_lens)), dtype=np.uint8)
+        self.cost = np.zeros((256, len(ex_lens)), dtype=np.int64)
+        self.cmax = np.zeros(256, dtype=np.int64)
+        self.toff = np.zeros(257, dtype=np.int64)
+        self.tlist = np.zeros(1024, dtype=np.int64)
+        self.top = self.profiled = 0
+        self.max_lhs = 1
+        self._by_value: dict[Rule, int] = {}
+        # CPython ids -> rule ids: hashing a rule walks its dataclasses in Python (about
+        # 1 us); the objects are kept alive so that their ids stay theirs
+        self._objects: list[Rule] = []
+        self._object_ids: list[int] = []  # the rule id of each object
+        self._okeys = np.zeros(1 << 12, dtype=np.int64)
+        self._ovals = np.zeros(1 << 12, dtype=np.int64)
+
+    def ids(self, rules: Sequence[Rule]) -> np.ndarray:
+        """The id of each rule, interning (lowering and profiling) the new ones."""
+        keys = np.fromiter(map(id, rules), dtype=np.int64, count=len(rules))
+        out = np.empty(len(rules), dtype=np.int64)
+        if kernels()[3].find_objects(self._okeys, self._ovals, keys, out):
+            self._add_objects(rules, keys, out)
+        return out
+
+    def _add_objects(self, rules: Sequence[Rule], keys: np.ndarray, out: np.ndarray) -> None:
+        """Intern the rules whose objects the table lacks (out < 0), then profile them."""
+        missing = np.flatnonzero(out < 0).tolist()
+        if len(self._objects) + len(missing) > self.OBJECTS:  # forget the objects met so far
+            self._objects, self._object_ids = [], []
+            self._okeys.fill(0)
+        fresh: dict[int, int] = {}  # id(object) -> rule id, of the objects new here
+        for k in missing:
+            rid = fresh.get(int(keys[k]))
+            if rid is None:
+                rule = rules[k]
+                rid = self._by_value.setdefault(rule, len(self.rules))  # hashed once
+                if rid == len(self.rules):
+                    self._add(rule)
+                fresh[id(rule)] = rid
+                self._objects.append(rule)
+                self._object_ids.append(rid)
+            out[k] = rid
+        if 2 * len(self._objects) > len(self._okeys):  # a larger table, every object in it
+            self._okeys = np.zeros(1 << (4 * len(self._objects)).bit_length(), dtype=np.int64)
+            self._ovals = np.zeros(len(self._okeys), dtype=np.int64)
+            keys = np.fromiter(map(id, self._objects), dtype=np.int64, count=len(self._objects))
+            rids = np.array(self._object_ids, dtype=np.int64)
+        else:
+            keys = np.array(list(fresh), dtype=np.int64)
+            rids = np.array(list(fresh.values()), dtype=np.int64)
+        kernels()[3].add_objects(self._okeys, self._ovals, keys, rids)
+        self._profile()
+
+    def _add(self, rule: Rule) -> int:
+        rid = len(self.rules)
+        self.rules.append(rule)
+        if rid == len(self.rmeta):
+            self.rmeta, self.touch, self.cost, self.cmax = (
+                _grown(a, 2 * rid) for a in (self.rmeta, self.touch, self.cost, self.cmax))
+            self.toff = _grown(self.toff, 2 * rid + 1)
+        ints = lower_rule(rule, self.algebra, self.symbols)
+        if ints is None:
+            self.slow.add(rid)
+            return rid
+        top = self.top
+        if top + len(ints) > len(self.pool):
+            self.pool = _grown(self.pool, 2 * (top + len(ints)))
+        self.pool[top: top + len(ints)] = ints
+        self.rmeta[rid] = (top, len(ints), ints[0])
+        self.top += len(ints)
+        self.max_lhs = max(self.max_lhs, ints[0])
+        return rid
+
+    def _profile(self) -> None:
+        """Profile the rules interned since the last call (one kernel call for all)."""
+        rules = kernels()[3]
+        lo, hi = self.profiled, len(self.rules)
+        scratch = [np.zeros(self.max_lhs, dtype=np.int64) for _ in range(3)]
+        rules.profile_rules(self.pool, self.rmeta, lo, hi, self.ex_words, self.ex_lens,
+                            self.budget, self.touch, self.cost, *scratch)
+        for rid in self.slow:
+            if rid >= lo:  # never run in the kernels; marked as touching everything
+                self.touch[rid], self.cost[rid] = 1, SAT
+        touch = self.touch[lo:hi]
+        if touch.shape[1]:
+            self.cmax[lo:hi] = self.cost[lo:hi].max(axis=1)
+        listed = np.nonzero(touch)[1]  # examples touched, rule by rule
+        start = self.toff[lo]
+        np.cumsum(touch.sum(axis=1, dtype=np.int64), out=self.toff[lo + 1: hi + 1])
+        self.toff[lo + 1: hi + 1] += start
+        if start + len(listed) > len(self.tlist):
+            self.tlist = _grown(self.tlist, 2 * (start + len(listed)))
+        self.tlist[start: start + len(listed)] = listed
+        self.profiled = hi
+
+
+def _grown(array: np.ndarray, rows: int) -> np.ndarray:
+    """A copy of array with ``rows`` rows (zeros after the old ones)."""
+    out = np.zeros((rows, *array.shape[1:]), dtype=array.dtype)
+    out[: len(array)] = array
+    return out
+
+
 def slot_map(slots: Sequence[str], symbols: SymbolTable) -> np.ndarray:
     """Slot index -> symbol id, interning each slot's string; an empty string (an unused
     slot) maps to -1, which makes a program that uses the slot INVALID."""
@@ -179,14 +388,14 @@ def slot_map(slots: Sequence[str], symbols: SymbolTable) -> np.ndarray:
 
 
 @functools.cache
-def kernels() -> tuple[ModuleType, ModuleType]:
-    """The kernel modules (lower, batch), first dropping cached code compiled from older
-    sources (Numba does not notice a change in another file)."""
-    from metarlm.kernels import batch, lower, machine
+def kernels() -> tuple[ModuleType, ModuleType, ModuleType, ModuleType]:
+    """The kernel modules (lower, batch, outcomes, rules), first dropping cached code compiled
+    from older sources (Numba does not notice a change in another file)."""
+    from metarlm.kernels import batch, lower, machine, outcomes, rules
 
-    for module in stale_kernels((machine, lower, batch)):
+    for module in stale_kernels((machine, lower, batch, outcomes, rules)):
         _drop_cache(module)
-    return lower, batch
+    return lower, batch, outcomes, rules
 
 
 def stale_kernels(modules: Iterable[ModuleType]) -> list[ModuleType]:
@@ -225,5 +434,6 @@ def lower_token_ids(ids: np.ndarray, word_map: np.ndarray, token_map: np.ndarray
     return Lowered(code, status)
 
 
-__all__ = ["INVALID", "NEEDS_REFERENCE", "VALID", "Lowered", "SymbolTable", "kernels",
-           "lower_program", "lower_programs", "lower_token_ids", "slot_map", "stale_kernels"]
+__all__ = ["INVALID", "NEEDS_REFERENCE", "VALID", "Lowered", "RulePool", "SymbolTable", "kernels",
+           "lower_program", "lower_programs", "lower_rule", "lower_token_ids", "slot_map",
+           "stale_kernels"]
