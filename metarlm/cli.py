@@ -39,7 +39,8 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def command(name: str | None = None, target: typer.Typer = app) -> Callable[[F], F]:
+def command(name: str | None = None, target: typer.Typer = app,
+            **settings: Any) -> Callable[[F], F]:
     """Register a command on ``target``; a MetarlmError inside it becomes a one-line exit."""
 
     def decorate(func: F) -> F:
@@ -52,7 +53,7 @@ def command(name: str | None = None, target: typer.Typer = app) -> Callable[[F],
             except RecursionError:
                 fail("the program recursed too deeply on this input", 1)
 
-        target.command(name)(guarded)
+        target.command(name, **settings)(guarded)
         return func
 
     return decorate
@@ -225,39 +226,14 @@ def print_check(report: Any, examples: list, answered: list, ok: bool) -> None:
     console.print(f"{held} of {total} scored items as expected: {verdict}")
 
 
-@command()
-def train(
-    grammar: Annotated[list[str], typer.Option(
-        help="Domain to train on: a built-in name or a .lark file (repeatable).")],
-    out: Annotated[Path, typer.Option(help="Output directory for checkpoints and logs.")],
-    steps: Annotated[int, typer.Option(min=1, help="Optimisation steps.")] = 1000,
-    batch_size: Annotated[int, typer.Option(min=1, help="Episodes per step.")] = 32,
-    seed: Annotated[int, typer.Option(help="Seed of data, weights and order.")] = 0,
-    lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 1e-3,
-    warmup: Annotated[int, typer.Option(help="Warm-up steps.")] = 200,
-    d_model: Annotated[int, typer.Option(help="Model width.")] = 128,
-    layers: Annotated[int, typer.Option(help="Encoder and decoder layers each.")] = 2,
-    threads: Annotated[int, typer.Option(help="Torch threads (0: torch's default).")] = 0,
-    valid_every: Annotated[int, typer.Option(help="Steps between validations.")] = 500,
-    checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 500,
-    symbols: Annotated[str, typer.Option(
-        help="episode: random slots per episode (meta-learning); fixed: one slot per word "
-             "everywhere (the nometa baseline).")] = "episode",
-    resume: Annotated[bool, typer.Option("--resume", help="Continue a run in OUT.")] = False,
-) -> None:
-    """Meta-train the proposer on random programs sampled from the given grammars."""
-    from metarlm.neural.tokens import SYMBOL_MODES
-    from metarlm.neural.train import train_main
+@command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
+                           "help_option_names": []})
+def train(ctx: typer.Context) -> None:
+    """Meta-train the proposer on grammars (`metarlm train --help` lists every option)."""
+    from metarlm.neural.train_options import main as train_command
 
-    if symbols not in SYMBOL_MODES:
-        raise InputError(f"--symbols must be one of: {', '.join(SYMBOL_MODES)}")
-    options = dict(steps=steps, batch_size=batch_size, seed=seed, lr=lr, warmup=warmup,
-                   d_model=d_model, layers=layers, threads=threads, valid_every=valid_every,
-                   checkpoint_every=checkpoint_every, symbols=symbols)
-    # the command as it would be typed again, recorded in the checkpoint
-    command = " ".join(["metarlm train", *(f"--grammar {g}" for g in grammar), f"--out {out}",
-                        *(f"--{k.replace('_', '-')} {v}" for k, v in options.items())])
-    where = train_main(list(grammar), out, resume=resume, command=command, **options)
+    # One parser for this command and `python -m metarlm.neural.train`: the same options.
+    where = train_command(ctx.args, prog="metarlm train")
     typer.echo(f"checkpoint written to {where}")
 
 
