@@ -195,35 +195,42 @@ def check_record(report: Any, examples: list, answered: list, ok: bool) -> dict[
 
 
 def print_check(report: Any, examples: list, answered: list, ok: bool) -> None:
-    """Print the verdict of ``metarlm check`` as tables: one row per example and query."""
+    """Print the verdict of ``metarlm check``: a table per examples and queries on a terminal
+    wide enough, else one line per item (``metarlm.tables``)."""
     from rich.console import Console
-    from rich.table import Table
 
     from metarlm.lang.demo import format_output
     from metarlm.lang.interp import render
+    from metarlm.tables import escape, print_table
 
     console = Console(highlight=False)
     if report.filled:
         console.print("holes filled:\n" + str(report.program), markup=False)
     for title, items in (("examples", examples), ("queries", answered)):
-        if not items:
-            continue
-        table = Table(title=title, title_justify="left")
-        for column in ("", "input", "expected", "got"):
-            table.add_column(column, overflow="fold")
+        rows = []
         for words, expected, result, good in items:
             mark = "[green]pass[/]" if good else "[red]FAIL[/]"
             if expected is None:
                 mark = "[blue]-[/]"
             got = "=" if good and expected is not None else render(result)  # "=": as expected
-            table.add_row(mark, " ".join(words), format_output(expected), got)
-        console.print(table)
+            rows.append([mark, escape(" ".join(words)), escape(format_output(expected)),
+                         escape(got)])
+        if rows:
+            print_table(console, title, ("", "input", "expected", "got"), rows, _check_line)
     if report.note:
         console.print(report.note, markup=False)
     held = sum(row[3] for row in examples) + sum(row[3] for row in answered if row[1] is not None)
     total = len(examples) + sum(row[1] is not None for row in answered)
     verdict = "[green]the program holds[/]" if ok else "[red]the program does not hold[/]"
     console.print(f"{held} of {total} scored items as expected: {verdict}")
+
+
+def _check_line(row: Sequence[str]) -> str:
+    """One item of ``metarlm check`` on one line: mark, input, then what differs."""
+    mark, words, expected, got = row
+    if got == "=":
+        return f"{mark} {words} → {expected}"
+    return f"{mark} {words} → {got}" + (f"  (expected {expected})" if expected else "")
 
 
 @command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
