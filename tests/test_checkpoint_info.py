@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from metarlm import cli
-from metarlm.neural.checkpoint_info import describe, weights_sha256
+from metarlm.neural.checkpoint_info import checkpoint_sha256, describe
 
 runner = CliRunner()
 
@@ -25,7 +25,7 @@ def test_train_then_info(tmp_path: Path) -> None:
     assert info["steps"] == 3 and info["grammars"] == ["miniscan"]
     assert info["symbols"] == "fixed" and "--symbols fixed" in info["command"]
     assert info["command"].startswith("metarlm train --grammar miniscan")
-    assert info["sha256"] == weights_sha256(out) and len(info["sha256"]) == 64
+    assert info["sha256"] == checkpoint_sha256(out) and len(info["sha256"]) == 64
     shown = runner.invoke(cli.app, ["info", str(out), "--json"])
     assert shown.exit_code == 0 and json.loads(shown.stdout)["steps"] == 3
 

@@ -89,3 +89,23 @@ def test_bad_options_and_grammars_are_one_line_errors(tmp_path: Path) -> None:
                                    "--stpes", "3"])
     assert typo.exit_code == 2 and typo.output.count("\n") == 1
     assert "unrecognized arguments: --stpes" in typo.output
+
+
+@pytest.mark.parametrize("name", ["default", "nometa"])
+def test_the_shipped_checkpoints_record_the_commands_of_their_configs(name: str) -> None:
+    from metarlm.neural.checkpoint_info import CHECKPOINTS
+    from metarlm.neural.train_options import resolved_warmup
+
+    for record in ("metarlm.json", "log.json"):
+        data = json.loads((CHECKPOINTS / name / record).read_text(encoding="utf-8"))
+        config = data.get("train_config") or data["config"]
+        words = shlex.split(config["command"])
+        assert words[:3] == ["python", "-m", "metarlm.train"]  # the module's name back then
+        again = vars(parser("metarlm train").parse_args(words[3:]))
+        assert resolved_warmup(again["warmup"], again["steps"]) == config["warmup"]
+        for key in ("steps", "batch_size", "seed", "lr", "threads", "workers", "valid_every",
+                    "valid_episodes", "valid_samples", "checkpoint_every", "symbols"):
+            assert again[key] == config[key], (record, key)
+        assert again["grammar"] == config["grammars"]
+        assert (again["d_model"], again["heads"]) == (config["model"]["d_model"],
+                                                      config["model"]["heads"])
