@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import TOKENS, WORDS, inputs, programs
@@ -115,9 +116,25 @@ def reference_verdict(program: Program, examples: list[Example]) -> bool:
     return integer_filling(program, examples)
 
 
+def near_miss(draw: st.DrawFn, value: tuple | int) -> tuple | int:
+    """Mostly the value itself; sometimes one token more, one less or another, or one more."""
+    how = draw(st.integers(0, 7))
+    if isinstance(value, int):
+        return value + 1 if how == 0 else value
+    token = draw(st.sampled_from(TOKENS))
+    if how == 0:
+        return value + (token,)
+    if how == 1 and value:
+        return value[:-1]
+    if how == 2 and value:
+        return (token,) + value[1:]
+    return value
+
+
 @st.composite
 def demos(draw: st.DrawFn, algebra: str | None = None) -> tuple[list[Program], list[Example]]:
-    """Candidates and examples, the outputs often produced by one of the candidates."""
+    """Candidates and examples, the outputs often produced by one of the candidates (or
+    nearly: a near miss is what a lax comparison would let through)."""
     alg = algebra or draw(st.sampled_from(("seq", "int")))
     candidates = draw(st.lists(programs(alg, max_rules=4), min_size=1, max_size=6))
     target = draw(st.sampled_from(candidates))
@@ -125,7 +142,7 @@ def demos(draw: st.DrawFn, algebra: str | None = None) -> tuple[list[Program], l
     for words in draw(st.lists(inputs(target, max_words=4), min_size=1, max_size=4)):
         result = evaluate(target, words)
         if isinstance(result, Ok) and not target.holes():
-            examples.append(Example(words, result.value))  # type: ignore[arg-type]
+            examples.append(Example(words, near_miss(draw, result.value)))  # type: ignore[arg-type]
         elif alg == "seq":
             examples.append(Example(words, tuple(draw(st.lists(st.sampled_from(TOKENS),
                                                                max_size=3)))))
@@ -230,3 +247,15 @@ def test_check_demo_says_which_examples_hold() -> None:
     want = [reproduces(swapped, [e]) for e in demo.examples]
     assert [c.ok for c in report.examples] == want and 0 < sum(want) < len(want)
     assert not report.ok
+
+
+@pytest.mark.parametrize("text, expected, verdict", [
+    ("a -> A B", "A B", True), ("a -> A", "A B", False), ("a ->", "A", False),
+    ("a -> A B", "A", False), ("a -> B A", "A B", False), ("a ->", "", True),
+])
+def test_check_batch_rejects_near_misses(text: str, expected: str, verdict: bool) -> None:
+    program = parse_program(text, "rules")
+    example = Example(("a",), tuple(expected.split()))
+    assert check_batch([program], [example]) == [verdict]
+    assert check_demo(program, parse_demo({"domain": "rules", "examples": [
+        {"input": "a", "output": expected}]})).ok is verdict
