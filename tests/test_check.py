@@ -259,3 +259,11 @@ def test_check_batch_rejects_near_misses(text: str, expected: str, verdict: bool
     assert check_batch([program], [example]) == [verdict]
     assert check_demo(program, parse_demo({"domain": "rules", "examples": [
         {"input": "a", "output": expected}]})).ok is verdict
+
+
+def test_every_example_must_hold_not_only_the_last() -> None:
+    program = parse_program("a -> A\nb -> B", "rules")
+    wrong_first = [Example(("a",), ("B",)), Example(("b",), ("B",))]
+    assert check_batch([program], wrong_first) == [False]
+    assert check_batch([program], wrong_first[::-1]) == [False]
+    assert check_batch([program], [Example(("a",), ("A",)), Example(("b",), ("B",))]) == [True]
