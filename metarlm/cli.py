@@ -196,12 +196,12 @@ def check_record(report: Any, examples: list, answered: list, ok: bool) -> dict[
 
 def print_check(report: Any, examples: list, answered: list, ok: bool) -> None:
     """Print the verdict of ``metarlm check``: a table per examples and queries on a terminal
-    wide enough, else one line per item (``metarlm.tables``)."""
+    wide enough, else one line per item (``metarlm.synth.tables``)."""
     from rich.console import Console
 
     from metarlm.lang.demo import format_output
     from metarlm.lang.interp import render
-    from metarlm.tables import escape, print_table
+    from metarlm.synth.tables import escape, print_table
 
     console = Console(highlight=False)
     if report.filled:
@@ -237,7 +237,7 @@ def _check_line(row: Sequence[str]) -> str:
                            "help_option_names": []})
 def train(ctx: typer.Context) -> None:
     """Meta-train the proposer on grammars (`metarlm train --help` lists every option)."""
-    from metarlm.neural.train_options import main as train_command
+    from metarlm.neural.train import main as train_command
 
     # One parser for this command and `python -m metarlm.neural.train`: the same options.
     where = train_command(ctx.args, prog="metarlm train")

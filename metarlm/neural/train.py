@@ -25,6 +25,7 @@ import math
 import os
 import random
 import shutil
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -51,6 +52,7 @@ from metarlm.neural.model import (
     validate,
 )
 from metarlm.neural.tokens import SYMBOL_MODES, EncodedEpisode, encode_pair
+from metarlm.neural.train_options import command_line, options, parse
 
 LOG_FILE = "log.json"
 CURVE_FILE = "curve.png"
@@ -462,7 +464,40 @@ def train(cfg: TrainConfig) -> Path:
     return cfg.out
 
 
-if __name__ == "__main__":
-    from metarlm.neural.train_options import run_module
+# TrainConfig fields that the command-line options set under the same name
+SAME_NAMED = ("steps", "batch_size", "lr", "warmup", "seed", "pool", "reuse", "one_shot",
+              "symbols", "workers", "threads", "valid_every", "valid_episodes", "valid_samples",
+              "checkpoint_every", "stop_at", "resume", "progress")
 
-    run_module()
+
+def train_main(grammar: Sequence[str], out: str | Path, *,
+               prog: str = "python -m metarlm.neural.train", **given: Any) -> Path:
+    """Train from the keyword options of ``train_options.options``; returns the output
+    directory (MetarlmError on bad options). ``prog`` starts the recorded command."""
+    from metarlm.lang.domain import load_domain
+
+    opts = options(grammar, out, **given)
+    for name in opts["grammar"]:  # a misspelt grammar fails now, not after the model is built
+        load_domain(name)
+    model = ModelConfig(d_model=opts["d_model"], encoder_layers=opts["layers"],
+                        decoder_layers=opts["layers"], heads=opts["heads"], ffn=opts["ffn"])
+    try:
+        cfg = TrainConfig(out=Path(out), grammars=tuple(opts["grammar"]),
+                          priors=tuple(opts["prior"]), model=model,
+                          command=command_line(prog, opts), **{k: opts[k] for k in SAME_NAMED})
+    except ValueError as err:
+        raise MetarlmError(str(err)) from None
+    return train(cfg)
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "python -m metarlm.neural.train") -> Path:
+    """Parse a training command line (``train_options.parser``) and run it."""
+    return train_main(**parse(argv, prog), prog=prog)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except MetarlmError as err:  # one line and the exit code, as from metarlm train
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(err.exit_code) from None

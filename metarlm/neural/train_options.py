@@ -1,9 +1,10 @@
 """The training command line: every option of a run, its help, and the command it records.
 
 ``metarlm train`` and ``python -m metarlm.neural.train`` (also under ``torchrun``) share this
-one parser, so they take the same options. The command recorded in a checkpoint is written
-from the resolved options (every one of them, ``--warmup`` as it was applied), so that typing
-it again reproduces the run whatever the defaults have become.
+one parser, so they take the same options; ``metarlm.neural.train.train_main`` runs them. The
+command recorded in a checkpoint is written from the resolved options (every one of them,
+``--warmup`` as it was applied), so that typing it again reproduces the run whatever the
+defaults have become.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import argparse
 import inspect
 import shlex
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -52,41 +52,21 @@ HELP: dict[str, str] = {
 }
 
 
-def train_main(grammar: Sequence[str], out: str | Path, *, steps: int = 1000,
-               batch_size: int = 32, prior: Sequence[str] = (), seed: int = 0,
-               lr: float = 1e-3, warmup: int | None = None, d_model: int = 128, layers: int = 2,
-               heads: int = 4, ffn: int = 512, pool: int = 256, reuse: int = 1,
-               one_shot: float = 0.0, symbols: str = "episode", workers: int = 0,
-               threads: int = 0,
-               valid_every: int = 500, valid_episodes: int = 64, valid_samples: int = 16,
-               checkpoint_every: int = 500, stop_at: int = 0, resume: bool = False,
-               progress: bool = True, prog: str = "python -m metarlm.neural.train") -> Path:
-    """Train from keyword options; returns the output directory (MetarlmError on bad ones).
-
-    ``layers`` is the depth of the encoder and of the decoder each; ``prog`` starts the
-    recorded command.
-    """
-    from metarlm.lang.domain import load_domain
-    from metarlm.neural.model import ModelConfig
-    from metarlm.neural.train import TrainConfig, train
-
-    for name in grammar:  # a misspelt grammar fails now, not after the model is built
-        load_domain(name)
-    options = {k: v for k, v in locals().items() if k in HELP}
-    options["warmup"] = resolved_warmup(warmup, steps)
-    model = ModelConfig(d_model=d_model, encoder_layers=layers, decoder_layers=layers,
-                        heads=heads, ffn=ffn)
-    try:
-        cfg = TrainConfig(
-            out=Path(out), grammars=tuple(grammar), priors=tuple(prior), steps=steps,
-            batch_size=batch_size, lr=lr, warmup=options["warmup"], seed=seed, model=model,
-            pool=pool, reuse=reuse, one_shot=one_shot, symbols=symbols, workers=workers,
-            threads=threads, valid_every=valid_every, valid_episodes=valid_episodes,
-            valid_samples=valid_samples, checkpoint_every=checkpoint_every, stop_at=stop_at,
-            resume=resume, progress=progress, command=command_line(prog, options))
-    except ValueError as err:
-        raise MetarlmError(str(err)) from None
-    return train(cfg)
+def options(grammar: Sequence[str], out: str | Path, *, steps: int = 1000,
+            batch_size: int = 32, prior: Sequence[str] = (), seed: int = 0,
+            lr: float = 1e-3, warmup: int | None = None, d_model: int = 128, layers: int = 2,
+            heads: int = 4, ffn: int = 512, pool: int = 256, reuse: int = 1,
+            one_shot: float = 0.0, symbols: str = "episode", workers: int = 0,
+            threads: int = 0,
+            valid_every: int = 500, valid_episodes: int = 64, valid_samples: int = 16,
+            checkpoint_every: int = 500, stop_at: int = 0, resume: bool = False,
+            progress: bool = True) -> dict[str, Any]:
+    """Every training option with its default, resolved as a run applies them (``layers``:
+    encoder and decoder depth each; ``warmup``: see ``resolved_warmup``)."""
+    resolved = dict(locals())
+    resolved.update(grammar=list(grammar), out=str(out), prior=list(prior),
+                    warmup=resolved_warmup(warmup, steps))
+    return resolved
 
 
 def resolved_warmup(warmup: int | None, steps: int) -> int:
@@ -118,14 +98,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parser(prog: str) -> argparse.ArgumentParser:
-    """The parser of every ``train_main`` option, each with its help."""
+    """The parser of every option of ``options``, each with its help."""
     from metarlm.neural.tokens import SYMBOL_MODES
 
     out = _Parser(prog=prog, description="Meta-train the proposer on random programs sampled "
                   "from the given grammars.")
     out.add_argument("--grammar", action="append", required=True, help=HELP["grammar"])
     out.add_argument("--out", required=True, help=HELP["out"])
-    for name, param in inspect.signature(train_main).parameters.items():
+    for name, param in inspect.signature(options).parameters.items():
         flag, default = "--" + name.replace("_", "-"), param.default
         if name not in HELP or name in ("grammar", "out"):
             continue
@@ -146,16 +126,6 @@ def parser(prog: str) -> argparse.ArgumentParser:
     return out
 
 
-def main(argv: Sequence[str] | None = None, prog: str = "python -m metarlm.neural.train") -> Path:
-    """Parse a training command line and run it; returns the output directory."""
-    args = parser(prog).parse_args(argv)
-    return train_main(**vars(args), prog=prog)
-
-
-def run_module() -> None:
-    """``python -m metarlm.neural.train``: a MetarlmError is one line on stderr and its code."""
-    try:
-        main()
-    except MetarlmError as err:
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(err.exit_code) from None
+def parse(argv: Sequence[str] | None, prog: str) -> dict[str, Any]:
+    """The resolved options of a training command line (MetarlmError when it is bad)."""
+    return options(**vars(parser(prog).parse_args(argv)))

@@ -1,7 +1,7 @@
 """Pretty terminal reports of synthesis results (the ``--json`` output has the same facts).
 
 Boxes and tables are drawn on a terminal wide enough for them; in a pipe or a narrow console
-the same facts come one line per rule or query (``metarlm.tables``).
+the same facts come one line per rule or query (``metarlm.synth.tables``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from metarlm.lang.demo import format_output
 from metarlm.lang.dsl import Program, print_rule
 from metarlm.lang.interp import render
 from metarlm.synth.search import QueryAnswer, SynthesisResult
-from metarlm.tables import escape, print_box, print_table
+from metarlm.synth.tables import escape, print_box, print_table
 
 
 def program_lines(program: Program, origin: Sequence[tuple[str, str]]) -> list[str]:
