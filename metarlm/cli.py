@@ -39,7 +39,8 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def command(name: str | None = None, target: typer.Typer = app) -> Callable[[F], F]:
+def command(name: str | None = None, target: typer.Typer = app,
+            **settings: Any) -> Callable[[F], F]:
     """Register a command on ``target``; a MetarlmError inside it becomes a one-line exit."""
 
     def decorate(func: F) -> F:
@@ -52,7 +53,7 @@ def command(name: str | None = None, target: typer.Typer = app) -> Callable[[F],
             except RecursionError:
                 fail("the program recursed too deeply on this input", 1)
 
-        target.command(name)(guarded)
+        target.command(name, **settings)(guarded)
         return func
 
     return decorate
@@ -194,29 +195,28 @@ def check_record(report: Any, examples: list, answered: list, ok: bool) -> dict[
 
 
 def print_check(report: Any, examples: list, answered: list, ok: bool) -> None:
-    """Print the verdict of ``metarlm check`` as tables: one row per example and query."""
+    """Print the verdict of ``metarlm check``: a table per examples and queries on a terminal
+    wide enough, else one line per item (``metarlm.synth.tables``)."""
     from rich.console import Console
-    from rich.table import Table
 
     from metarlm.lang.demo import format_output
     from metarlm.lang.interp import render
+    from metarlm.synth.tables import escape, print_table
 
     console = Console(highlight=False)
     if report.filled:
         console.print("holes filled:\n" + str(report.program), markup=False)
     for title, items in (("examples", examples), ("queries", answered)):
-        if not items:
-            continue
-        table = Table(title=title, title_justify="left")
-        for column in ("", "input", "expected", "got"):
-            table.add_column(column, overflow="fold")
+        rows = []
         for words, expected, result, good in items:
             mark = "[green]pass[/]" if good else "[red]FAIL[/]"
             if expected is None:
                 mark = "[blue]-[/]"
             got = "=" if good and expected is not None else render(result)  # "=": as expected
-            table.add_row(mark, " ".join(words), format_output(expected), got)
-        console.print(table)
+            rows.append([mark, escape(" ".join(words)), escape(format_output(expected)),
+                         escape(got)])
+        if rows:
+            print_table(console, title, ("", "input", "expected", "got"), rows, _check_line)
     if report.note:
         console.print(report.note, markup=False)
     held = sum(row[3] for row in examples) + sum(row[3] for row in answered if row[1] is not None)
@@ -225,39 +225,22 @@ def print_check(report: Any, examples: list, answered: list, ok: bool) -> None:
     console.print(f"{held} of {total} scored items as expected: {verdict}")
 
 
-@command()
-def train(
-    grammar: Annotated[list[str], typer.Option(
-        help="Domain to train on: a built-in name or a .lark file (repeatable).")],
-    out: Annotated[Path, typer.Option(help="Output directory for checkpoints and logs.")],
-    steps: Annotated[int, typer.Option(min=1, help="Optimisation steps.")] = 1000,
-    batch_size: Annotated[int, typer.Option(min=1, help="Episodes per step.")] = 32,
-    seed: Annotated[int, typer.Option(help="Seed of data, weights and order.")] = 0,
-    lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 1e-3,
-    warmup: Annotated[int, typer.Option(help="Warm-up steps.")] = 200,
-    d_model: Annotated[int, typer.Option(help="Model width.")] = 128,
-    layers: Annotated[int, typer.Option(help="Encoder and decoder layers each.")] = 2,
-    threads: Annotated[int, typer.Option(help="Torch threads (0: torch's default).")] = 0,
-    valid_every: Annotated[int, typer.Option(help="Steps between validations.")] = 500,
-    checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 500,
-    symbols: Annotated[str, typer.Option(
-        help="episode: random slots per episode (meta-learning); fixed: one slot per word "
-             "everywhere (the nometa baseline).")] = "episode",
-    resume: Annotated[bool, typer.Option("--resume", help="Continue a run in OUT.")] = False,
-) -> None:
-    """Meta-train the proposer on random programs sampled from the given grammars."""
-    from metarlm.neural.tokens import SYMBOL_MODES
-    from metarlm.neural.train import train_main
+def _check_line(row: Sequence[str]) -> str:
+    """One item of ``metarlm check`` on one line: mark, input, then what differs."""
+    mark, words, expected, got = row
+    if got == "=":
+        return f"{mark} {words} → {expected}"
+    return f"{mark} {words} → {got}" + (f"  (expected {expected})" if expected else "")
 
-    if symbols not in SYMBOL_MODES:
-        raise InputError(f"--symbols must be one of: {', '.join(SYMBOL_MODES)}")
-    options = dict(steps=steps, batch_size=batch_size, seed=seed, lr=lr, warmup=warmup,
-                   d_model=d_model, layers=layers, threads=threads, valid_every=valid_every,
-                   checkpoint_every=checkpoint_every, symbols=symbols)
-    # the command as it would be typed again, recorded in the checkpoint
-    command = " ".join(["metarlm train", *(f"--grammar {g}" for g in grammar), f"--out {out}",
-                        *(f"--{k.replace('_', '-')} {v}" for k, v in options.items())])
-    where = train_main(list(grammar), out, resume=resume, command=command, **options)
+
+@command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
+                           "help_option_names": []})
+def train(ctx: typer.Context) -> None:
+    """Meta-train the proposer on grammars (`metarlm train --help` lists every option)."""
+    from metarlm.neural.train import main as train_command
+
+    # One parser for this command and `python -m metarlm.neural.train`: the same options.
+    where = train_command(ctx.args, prog="metarlm train")
     typer.echo(f"checkpoint written to {where}")
 
 

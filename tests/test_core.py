@@ -322,5 +322,5 @@ def test_the_result_names_where_each_learned_rule_came_from() -> None:
     from metarlm.synth.search import synthesize
 
     result = synthesize(load_demo("examples/scan/oneshot.json"), use_model=False)
-    assert result.origin["jump -> I_JUMP"] == "abduced with Z3 from “jump around left twice”"
-    assert result.origin["walk -> I_WALK"] == "background"
+    assert dict(result.origin)["jump -> I_JUMP"] == "abduced with Z3 from “jump around left twice”"
+    assert dict(result.origin)["walk -> I_WALK"] == "background"

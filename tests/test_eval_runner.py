@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 from metarlm import cli
 from metarlm.eval import SUITE_NAMES, Budgets, EvalConfig, plan_tasks, run_eval
 from metarlm.eval.report import PLOT_SHOTS, PLOT_SOLVED
+from metarlm.neural.checkpoint_info import describe
 
 TINY_BUDGETS = Budgets(budget=300, timeout=0.3, samples=2, batch=2)
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -57,6 +59,8 @@ def test_every_suite_end_to_end(tmp_path: Path, tiny_checkpoint: Path) -> None:
     assert {r["shots"] for r in results["runs"]} == {None, 1}
     meta = next(s for s in results["systems"] if s["name"] == "meta")
     assert meta["available"] and len(meta["sha256"]) == 64
+    weights = hashlib.sha256((tiny_checkpoint / "model.safetensors").read_bytes()).hexdigest()
+    assert meta["sha256"] == describe(tiny_checkpoint)["sha256"] == weights  # metarlm info's
     assert results["budgets"]["budget"] == 300 and results["config"]["seeds"] == 1
     assert set(results["suites"]) == set(SUITE_NAMES)
     markdown = (cfg.out / "results.md").read_text(encoding="utf-8")

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from metarlm.exec.holes import (
     Conflict,
     HoleSystem,
+    Solutions,
     fill_all,
     fill_holes,
     hole_constraints,
@@ -90,9 +91,15 @@ def punch(program: Program, picks: list[int]) -> Program:
     return Program(tuple(rules_out), program.algebra)
 
 
-@st.composite
-def cases(draw: st.DrawFn, max_holes: int = 3) -> tuple[Program, list[Example]]:
+def cases(max_holes: int = 3) -> st.SearchStrategy[tuple[Program, list[Example]]]:
     """A sketch and examples: the outputs of the hole-free program, sometimes perturbed."""
+    return truthful_cases(max_holes).map(lambda case: case[1:])
+
+
+@st.composite
+def truthful_cases(draw: st.DrawFn,
+                   max_holes: int = 3) -> tuple[Program, Program, list[Example]]:
+    """The hole-free program, a sketch punched from it, and examples as ``cases`` gives."""
     algebra = draw(st.sampled_from(["seq", "int"]))
     truth = draw(programs(algebra))
     picks = draw(st.lists(st.integers(0, 50), min_size=1, max_size=max_holes))
@@ -105,7 +112,7 @@ def cases(draw: st.DrawFn, max_holes: int = 3) -> tuple[Program, list[Example]]:
         if result.ok:
             examples.append(Example(tuple(words), perturb(draw, result.value)))
     assume(examples)
-    return sketch, examples
+    return truth, sketch, examples
 
 
 def perturb(draw: st.DrawFn, value: object) -> tuple[str, ...] | int:
@@ -182,15 +189,21 @@ def agrees(sketch: Program, filled: Program) -> bool:
 
 
 @FAST
-@given(cases(), st.booleans())
-def test_filling_reproduces_the_examples(case: tuple[Program, list[Example]],
+@given(truthful_cases(), st.booleans())
+def test_filling_reproduces_the_examples(case: tuple[Program, Program, list[Example]],
                                          with_vocab: bool) -> None:
-    sketch, examples = case
+    truth, sketch, examples = case
     vocab = set(TOKENS) | set(WORDS) if with_vocab else None
     filled = fill_holes(sketch, examples, vocabulary=vocab)
     if filled is not None:
         assert agrees(sketch, filled)
         assert reproduces(filled, examples)
+    # The program the sketch was punched from is a filling whenever the examples are its own
+    # outputs; only with no vocabulary and no output token can a hole it leaves unused have
+    # no candidate value.
+    seen = any(ex.output for ex in examples if isinstance(ex.output, tuple))
+    if reproduces(truth, examples) and (with_vocab or sketch.algebra == "int" or seen):
+        assert filled is not None
 
 
 @FAST
@@ -355,3 +368,72 @@ def test_indivisible_or_conflicting_scale_has_no_filling() -> None:
     assert fill_holes(sketch, [ex("three hundred", 301)]) is None
     assert fill_holes(sketch, [ex("three hundred", 300), ex("two hundred", 400)]) is None
     assert fill_holes(sketch, [ex("three hundred", 300), ex("two hundred", 200)]) is not None
+
+
+def meets(system: HoleSystem, assignment: dict[int, str | int]) -> bool:
+    """Whether an assignment meets every constraint of the system, computed here."""
+    for hole, token in system.tokens:
+        if assignment[hole] != token:
+            return False
+    for poly, value in system.equations:
+        total = 0
+        for mono, coef in poly:
+            term = coef
+            for hole in mono:
+                term *= assignment[hole]  # type: ignore[operator]
+            total += term
+        if total != value:
+            return False
+    return True
+
+
+def test_solve_an_indivisible_scale_is_unsat_and_a_divisible_one_exact() -> None:
+    sketch = parse_program("x1 hundred -> [x1] * ?\nthree -> 3", "numbers")
+    for value, want in ((301, Solutions("unsat")), (300, Solutions("sat", (((0, 100),),)))):
+        system = hole_constraints(sketch, [ex("three hundred", value)])
+        assert isinstance(system, HoleSystem)
+        assert solve(system, limit=5) == want
+
+
+def test_solve_a_product_of_holes_gives_exactly_its_factorings() -> None:
+    sketch = parse_program("x1 hundred -> [x1] * ?\nthree -> ?", "numbers")
+    system = hole_constraints(sketch, [ex("three hundred", 301)])  # 301 = 7 * 43
+    assert isinstance(system, HoleSystem) and system.holes == (0, 1)
+    found = solve(system, limit=10)
+    assert found.status == "sat"
+    assert sorted(dict(a)[1] * 1000 + dict(a)[0] for a in found.assignments) == [
+        1 * 1000 + 301, 7 * 1000 + 43, 43 * 1000 + 7, 301 * 1000 + 1]
+    assert solve(system, limit=10, int_range=SMALL) == Solutions("unsat")  # 43 > 20
+
+
+def test_solve_tokens_unify_and_respect_the_vocabulary() -> None:
+    sketch = parse_program("u1 fep -> ? [u1] ?\ndax -> RED\nlug -> ?", "miniscan")
+    system = hole_constraints(sketch, [ex("dax fep", "BLUE RED GREEN")])
+    assert isinstance(system, HoleSystem)
+    assert solve(system, limit=9).assignments == (
+        ((0, "BLUE"), (1, "GREEN"), (2, "BLUE")), ((0, "BLUE"), (1, "GREEN"), (2, "GREEN")),
+        ((0, "BLUE"), (1, "GREEN"), (2, "RED")))
+    assert solve(system, vocabulary={"BLUE", "RED"}) == Solutions("unsat")
+    clash = hole_constraints(sketch, [ex("dax fep", "BLUE RED GREEN"),
+                                      ex("dax fep", "GREEN RED GREEN")])
+    assert isinstance(clash, HoleSystem) and solve(clash) == Solutions("unsat")
+
+
+@FAST
+@given(cases(), st.integers(1, 4))
+def test_solve_meets_the_system_and_is_complete_on_small_domains(
+        case: tuple[Program, list[Example]], limit: int) -> None:
+    sketch, examples = case
+    system = hole_constraints(sketch, examples)
+    assume(isinstance(system, HoleSystem))
+    assert isinstance(system, HoleSystem)
+    found = solve(system, limit, int_range=SMALL)
+    assert found.status in ("sat", "unsat") and len(found.assignments) <= limit
+    assert len(set(found.assignments)) == len(found.assignments)
+    for assignment in found.assignments:
+        values = dict(assignment)
+        assert sorted(values) == list(system.holes) and meets(system, values)
+        if sketch.algebra == "int":
+            assert all(SMALL[0] <= v <= SMALL[1] for v in values.values())  # type: ignore[operator]
+        assert reproduces(plug(sketch, values), examples)  # run concretely, here
+    assert (found.status == "sat") == (brute_force(sketch, examples) is not None)

@@ -41,11 +41,21 @@ class TooSlow(Exception):
 
 
 def naive(program: Program, words: tuple[str, ...], max_output: int = 10_000,
-          budget: int = 50_000) -> Result:
-    """Spec-by-definition evaluator: no memo, a set of active spans as the cycle guard."""
-    steps = [budget]
+          budget: int = 50_000, fuel: int = 10**9) -> tuple[Result, int]:
+    """Spec-by-definition evaluator: no memo, a set of active spans as the cycle guard.
 
-    def bindings(lhs: tuple, k: int, pos: int, j: int, acc: tuple) -> Iterator[tuple]:
+    Returns the result and the fuel spent. Fuel is charged as the accounting is documented:
+    a unit when a span is first evaluated and a unit per length tried for an x or y variable
+    during that first evaluation; evaluating a span again (a memo would have answered) is free.
+    """
+    steps, spent, charged = [budget], [0], set()
+
+    def spend() -> None:
+        spent[0] += 1
+        if spent[0] > fuel:
+            raise Abort(FUEL)
+
+    def bindings(lhs: tuple, k: int, pos: int, j: int, acc: tuple, first: bool) -> Iterator:
         steps[0] -= 1
         if steps[0] < 0:
             raise TooSlow
@@ -56,16 +66,28 @@ def naive(program: Program, words: tuple[str, ...], max_output: int = 10_000,
         item = lhs[k]
         if isinstance(item, Word) or item.kind == "u":
             if pos < j and (not isinstance(item, Word) or words[pos] == item.text):
-                yield from bindings(lhs, k + 1, pos + 1, j, acc + ((pos, pos + 1),))
+                yield from bindings(lhs, k + 1, pos + 1, j, acc + ((pos, pos + 1),), first)
             return
-        for end in range(j, pos + (item.kind == "x") - 1, -1):  # longest first
-            yield from bindings(lhs, k + 1, end, j, acc + ((pos, end),))
+        # longest first; a length is tried only if it leaves a word for each later non-y
+        # item, and the last item takes what is left
+        need = sum(not (isinstance(it, Var) and it.kind == "y") for it in lhs[k + 1:])
+        shortest = pos + (item.kind == "x")
+        if k == len(lhs) - 1:
+            shortest = max(shortest, j)
+        for end in range(j - need, shortest - 1, -1):
+            if first:
+                spend()
+            yield from bindings(lhs, k + 1, end, j, acc + ((pos, end),), first)
 
     def span(i: int, j: int, active: frozenset) -> object:
         if (i, j) in active:
             return None
+        first = (i, j) not in charged
+        if first:
+            charged.add((i, j))
+            spend()
         for rule in program.rules:
-            for binding in bindings(rule.lhs, 0, i, j, ()):
+            for binding in bindings(rule.lhs, 0, i, j, (), first):
                 env = {it: b for it, b in zip(rule.lhs, binding) if isinstance(it, Var)}
                 value = apply(rule, env, active | {(i, j)})
                 if value is not None:
@@ -105,8 +127,8 @@ def naive(program: Program, words: tuple[str, ...], max_output: int = 10_000,
     try:
         value = span(0, len(words), frozenset())
     except Abort as abort:
-        return Fail(str(abort))
-    return Fail(NO_RULE) if value is None else Ok(value)  # type: ignore[arg-type]
+        return Fail(str(abort)), spent[0]
+    return (Fail(NO_RULE) if value is None else Ok(value)), spent[0]  # type: ignore[arg-type]
 
 
 def checked(value: int) -> int:
@@ -117,25 +139,34 @@ def checked(value: int) -> int:
 
 
 @st.composite
-def small_runs(draw: st.DrawFn) -> tuple[Program, tuple[str, ...], int]:
+def small_runs(draw: st.DrawFn) -> tuple[Program, tuple[str, ...], int, int]:
     program = draw(programs(holes=False, max_rules=4))
-    return program, draw(inputs(program, max_words=5)), draw(st.sampled_from((3, 10_000)))
+    return (program, draw(inputs(program, max_words=5)), draw(st.sampled_from((3, 10_000))),
+            draw(st.integers(0, 60)))
+
+
+def same(got: Result, want: Result) -> bool:
+    """Equal results; failures by reason (the naive evaluator gives no detail)."""
+    if isinstance(want, Fail):
+        return isinstance(got, Fail) and got.reason == want.reason
+    return got == want
 
 
 @SETTINGS
 @given(small_runs())
 def test_memoized_reference_equals_naive_evaluator(run: tuple) -> None:
-    program, words, max_output = run
-    want = evaluate(program, words, 10**7, max_output)
-    assume(want != Fail(FUEL))
+    program, words, max_output, fuel = run
     try:
-        got = naive(program, words, max_output)
+        unlimited, spent = naive(program, words, max_output)
+        limited, _ = naive(program, words, max_output, fuel=fuel)
     except TooSlow:
         assume(False)
-    if isinstance(want, Fail):
-        assert isinstance(got, Fail) and got.reason == want.reason
-    else:
-        assert got == want
+    assert same(evaluate(program, words, 10**7, max_output), unlimited)
+    assert same(evaluate(program, words, fuel, max_output), limited)
+    # exactly the fuel the accounting charges: that much suffices, one unit less does not
+    assert same(evaluate(program, words, spent, max_output), unlimited)
+    if isinstance(unlimited, Ok) or unlimited.reason == NO_RULE:  # type: ignore[union-attr]
+        assert evaluate(program, words, spent - 1, max_output) == Fail(FUEL)
 
 
 @settings(max_examples=200, deadline=None)

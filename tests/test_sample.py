@@ -281,3 +281,13 @@ def test_variable_kinds_follow_the_domain() -> None:
     for _ in range(30):
         program = sample_program(dom, PRIORS["rules"], rng)
         assert all(v.kind == "u" for r in program.rules for v in r.variables())
+
+
+def test_episodes_of_a_grammar_file_name_it_loadably() -> None:
+    from metarlm.lang.domain import load_domain
+    from metarlm.neural.sample import episodes
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "lights" / "lights.lark"
+    episode = next(episodes(str(path), seed=1))
+    assert load_domain(episode.domain).path == path
+    assert next(episodes("miniscan", seed=1)).domain == "miniscan"

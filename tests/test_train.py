@@ -121,6 +121,27 @@ def test_validation_figures_of_a_perfect_proposer(tmp_path: Path,
     assert figures["greedy_parsed"] == figures["greedy_consistent"] == figures["solve@1"] == 0.0
 
 
+def test_validation_reports_each_episode_and_bounds_decoding(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = tiny(tmp_path, valid_episodes=3)
+    items = T.validation_items(cfg, T.streams_of(cfg))
+    asked: list[tuple[int, int]] = []
+    monkeypatch.setattr(M, "proposals", lambda model, item, samples, max_len, seed:
+                        asked.append((max_len, torch.get_num_threads())) or [])
+    done: list[int] = []
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        M.validate(build_model(TINY), items, samples=2, max_len=cfg.max_tgt,
+                   progress=lambda: done.append(len(done)))
+        assert torch.get_num_threads() == 2  # restored
+    finally:
+        torch.set_num_threads(before)
+    assert done == [0, 1, 2]
+    # decoding on one thread, each episode up to twice its target and a margin
+    assert asked == [(min(cfg.max_tgt, 2 * len(it.tgt) + 8), 1) for it in items]
+
+
 def test_tiny_run_learns_and_writes_everything(tmp_path: Path) -> None:
     out = T.train(tiny(tmp_path, steps=20, valid_every=20, valid_episodes=2, valid_samples=2,
                        checkpoint_every=10))

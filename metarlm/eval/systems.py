@@ -15,7 +15,6 @@ to worker processes without pickling any object of this package.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Sequence
@@ -24,7 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from metarlm.eval.suites import EvalError, Task
-from metarlm.neural.checkpoint_info import SHIPPED, SHIPPED_NOMETA, SHIPPED_NYE
+from metarlm.neural.checkpoint_info import (
+    SHIPPED,
+    SHIPPED_NOMETA,
+    SHIPPED_NYE,
+    checkpoint_sha256,
+)
 
 SYSTEM_NAMES = ("meta", "nometa", "enum", "nye", "greedy")
 MODEL_SYSTEMS = frozenset({"meta", "nometa", "nye", "greedy"})
@@ -57,25 +61,13 @@ class System:
         return not self.reason
 
 
-def checkpoint_sha256(directory: str | Path) -> str:
-    """A sha256 over a checkpoint's model files (names and bytes, in sorted order)."""
-    root = Path(directory)
-    digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        if path.name.startswith("optimizer"):
-            continue  # training state, not the model
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
 def _model_system(name: str, switches: dict[str, Any], checkpoint: str | Path | None,
                   missing: str) -> System:
     """A model-based system, unavailable when its checkpoint is absent."""
     if checkpoint is None:
         return System(name, switches, reason=missing)
     path = Path(checkpoint)
-    if not (path / "config.json").is_file():
+    if not ((path / "config.json").is_file() and (path / "model.safetensors").is_file()):
         return System(name, switches, str(path), reason=f"no checkpoint at {path}")
     return System(name, switches, str(path.resolve()), checkpoint_sha256(path))
 

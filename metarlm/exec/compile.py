@@ -9,9 +9,11 @@ output token of the same text.
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
+from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -387,15 +389,38 @@ def slot_map(slots: Sequence[str], symbols: SymbolTable) -> np.ndarray:
     return np.array([symbols.intern(s) if s else -1 for s in slots], dtype=np.int64).reshape(-1)
 
 
+COMPILE_NOTICE = "compiling the interpreter kernels (first run only, about 20 s)…"
+_ENTRY_POINTS = ("run_chunk", "check_chunk")  # the batch kernels every command calls first
+
+
 @functools.cache
 def kernels() -> tuple[ModuleType, ModuleType, ModuleType, ModuleType]:
     """The kernel modules (lower, batch, outcomes, rules), first dropping cached code compiled
-    from older sources (Numba does not notice a change in another file)."""
+    from older sources (Numba does not notice a change in another file); says on stderr when
+    the code is about to be compiled, since that takes a while and prints nothing itself."""
     from metarlm.kernels import batch, lower, machine, outcomes, rules
 
-    for module in stale_kernels((machine, lower, batch, outcomes, rules)):
+    cold = cold_cache(batch)
+    if cold:
+        print(COMPILE_NOTICE, file=sys.stderr, flush=True)
+    stale = stale_kernels((machine, lower, batch, outcomes, rules))
+    if stale and not cold:
+        print(COMPILE_NOTICE, file=sys.stderr, flush=True)
+    for module in stale:
         _drop_cache(module)
     return lower, batch, outcomes, rules
+
+
+def cold_cache(batch: ModuleType) -> bool:
+    """Whether Numba has no up-to-date cache index for any batch entry point: the first run
+    after an install (an index older than its source file is one Numba will not use)."""
+    try:
+        source = Path(batch.__file__).stat().st_mtime
+        indexes = [Path(getattr(batch, name)._cache._cache_file._index_path)
+                   for name in _ENTRY_POINTS]
+        return not any(p.is_file() and p.stat().st_mtime >= source for p in indexes)
+    except (AttributeError, OSError, TypeError):  # another Numba's internals: stay quiet
+        return False
 
 
 def stale_kernels(modules: Iterable[ModuleType]) -> list[ModuleType]:

@@ -18,8 +18,10 @@ Semantics. A program is evaluated on a span of input words (at the top, the whol
    can meet that guard, since every other call is on a shorter span, so memoized values do
    not depend on the order of evaluation.
 5. Resources. Each span evaluated and each length tried for an ``x``/``y`` variable costs one
-   unit of fuel. Running out of fuel, an output longer than ``max_output`` tokens, or an integer
-   of magnitude ``INT_LIMIT`` or more ends the whole run with that reason.
+   unit of fuel; a span taken from the memo costs nothing, so fuel counts the memoized
+   evaluation's work (the kernels spend exactly the same). Running out of fuel, an output
+   longer than ``max_output`` tokens, or an integer of magnitude ``INT_LIMIT`` or more ends the
+   whole run with that reason.
 
 Holes (``?``) evaluate symbolically: a sequence value holds ``Hole`` markers; an integer value
 becomes a polynomial over the holes (``Poly``), which the checker equates to the expected output.

@@ -15,8 +15,10 @@ SHIPPED_NOMETA = CHECKPOINTS / "nometa"  # recipes/nometa.sh: the same, without 
 SHIPPED_NYE = CHECKPOINTS / "nye"  # recipes/nye.sh: whole programs (the Nye et al. baseline)
 
 
-def weights_sha256(directory: Path) -> str:
-    """The sha256 of ``model.safetensors`` (identifies a checkpoint in results)."""
+def checkpoint_sha256(directory: str | Path) -> str:
+    """The one hash of a checkpoint, in ``metarlm info`` and in evaluation results: the sha256
+    of its weights, ``model.safetensors`` (what ``sha256sum`` prints for that file)."""
+    directory = Path(directory)
     digest = hashlib.sha256()
     with open(directory / "model.safetensors", "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -38,7 +40,7 @@ def describe(checkpoint: str | Path | None = None) -> dict[str, Any]:
     size = sum(p.stat().st_size for p in directory.iterdir() if p.is_file())
     return {
         "checkpoint": str(directory),
-        "sha256": weights_sha256(directory),
+        "sha256": checkpoint_sha256(directory),
         "size_bytes": size,
         "parameters": meta.get("parameters"),
         "model": meta.get("model_config"),

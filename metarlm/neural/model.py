@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -299,6 +299,12 @@ def decoded(item: EncodedEpisode, ids: Sequence[int]) -> Program | None:
     return program if program.rules else None  # an empty program explains nothing
 
 
+def decode_limit(target_ids: int, max_len: int) -> int:
+    """Most ids decoded for an episode whose target has ``target_ids``: twice that and a
+    margin, within ``max_len``; a longer program would be no fair proposal for it."""
+    return min(max_len, 2 * target_ids + 8)
+
+
 def proposals(model: Any, item: EncodedEpisode, samples: int, max_len: int,
               seed: int) -> list[tuple[int, ...]]:
     """Programs drawn under the domain's grammar (``metarlm.neural.decode``), in draw order."""
@@ -316,20 +322,39 @@ def proposals(model: Any, item: EncodedEpisode, samples: int, max_len: int,
 
 
 def validate(model: Any, items: Sequence[EncodedEpisode], samples: int = 16,
-             max_len: int = 256, seed: int = 0) -> dict[str, float]:
+             max_len: int = 256, seed: int = 0,
+             progress: Callable[[], None] | None = None) -> dict[str, float]:
     """Validation figures on held-out episodes (shares of ``items`` unless said otherwise).
 
     ``loss``: teacher-forced token loss. ``greedy_*``: the unconstrained greedy program is
     the target (``exact``), decodes (``parsed``), reproduces the support shown
     (``consistent``); ``greedy_query``: its mean accuracy on the queries. ``solve@k``: the
     greedy program or one of ``samples`` grammar-constrained samples reproduces the support;
-    ``solve_query``: the query accuracy of the first such program.
+    ``solve_query``: the query accuracy of the first such program. Programs are decoded up to
+    ``decode_limit`` ids (an untrained model would otherwise run every row to ``max_len``),
+    on one torch thread; ``progress`` is called once per episode done.
     """
+    import torch
+
+    threads = torch.get_num_threads()
+    # Decoding takes many small steps and idle torch threads spin: on 2 busy cores, 2 threads
+    # validated 9 times slower than one (the proposer decodes on one thread for that reason).
+    torch.set_num_threads(1)
+    try:
+        return _validate(model, items, samples, max_len, seed, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _validate(model: Any, items: Sequence[EncodedEpisode], samples: int, max_len: int,
+              seed: int, progress: Callable[[], None] | None) -> dict[str, float]:
+    """``validate``'s figures, on whatever threads torch has."""
     started = time.time()
     was_training = model.training
     model.eval()
     loss = token_loss(model, items)
-    greedy = generate_ids(model, [it.src for it in items], 0, max_len)
+    longest = max((len(it.tgt) for it in items), default=0)
+    greedy = generate_ids(model, [it.src for it in items], 0, decode_limit(longest, max_len))
     sums = dict.fromkeys(("exact", "parsed", "consistent", "query", "solved", "solved_query"), 0.0)
     for item, rows in zip(items, greedy):
         bg, query = item.episode.background, tuple(item.episode.query)
@@ -338,13 +363,16 @@ def validate(model: Any, items: Sequence[EncodedEpisode], samples: int = 16,
         sums["parsed"] += program is not None
         sums["consistent"] += reproduces(program, item.support, bg) == 1.0
         sums["query"] += reproduces(program, query, bg)
-        drawn = proposals(model, item, samples, max_len, seed) if samples else []
+        limit = decode_limit(len(item.tgt), max_len)
+        drawn = proposals(model, item, samples, limit, seed) if samples else []
         for row in [rows[0], *drawn]:
             candidate = decoded(item, row)
             if reproduces(candidate, item.support, bg) == 1.0:
                 sums["solved"] += 1
                 sums["solved_query"] += reproduces(candidate, query, bg)
                 break
+        if progress is not None:
+            progress()
     model.train(was_training)
     n = max(1, len(items))
     figures = {f"greedy_{k}": v / n for k, v in sums.items() if not k.startswith("solved")}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -178,8 +178,8 @@ class Policy:
         return total
 
 
-def rule_ranks(model: Any, items: Sequence[Any], samples: int = 16,
-               seed: int = 0) -> list[int | None]:
+def rule_ranks(model: Any, items: Sequence[Any], samples: int = 16, seed: int = 0,
+               progress: Callable[[], None] | None = None) -> list[int | None]:
     """For each encoded state, the true rule's rank (1 = first) among the policy's distinct
     proposals by log-probability (None when it is not among them)."""
     from metarlm.lang.domain import load_domain
@@ -188,6 +188,8 @@ def rule_ranks(model: Any, items: Sequence[Any], samples: int = 16,
     model = getattr(model, "module", model)
     ranks: list[int | None] = []
     for item in items:
+        if progress is not None:
+            progress()
         try:
             constraint = ProgramConstraint.for_abstraction(
                 load_domain(item.episode.domain), item.abstraction, max_rules=1,
@@ -203,7 +205,8 @@ def rule_ranks(model: Any, items: Sequence[Any], samples: int = 16,
 
 
 def validate_policy(model: Any, items: Sequence[Any], samples: int = 16, max_len: int = 0,
-                    seed: int = 0) -> dict[str, float]:
+                    seed: int = 0,
+                    progress: Callable[[], None] | None = None) -> dict[str, float]:
     """Validation figures of a policy on held-out states: ``loss`` (teacher-forced token loss)
     and ``top1``/``top10``: shares whose true rule ranks first / in the first ten among
     ``samples`` grammar-constrained proposals."""
@@ -213,7 +216,7 @@ def validate_policy(model: Any, items: Sequence[Any], samples: int = 16, max_len
     was_training = model.training
     model.eval()
     loss = token_loss(model, items)
-    ranks = rule_ranks(model, items, max(samples, 10), seed)
+    ranks = rule_ranks(model, items, max(samples, 10), seed, progress)
     model.train(was_training)
     n = max(1, len(ranks))
     return {"loss": loss, "top1": sum(r == 1 for r in ranks) / n,

@@ -117,7 +117,7 @@ PRIORS: dict[str, Prior] = {
 class Episode:
     """A meta-training task: the program, the rules to write (target) and the examples."""
 
-    domain: str
+    domain: str  # what ``load_domain`` takes: a built-in's name, else the grammar file's path
     algebra: Algebra
     program: Program  # background + target: the program whose outputs the examples show
     target: Program  # what the model should write
@@ -393,8 +393,14 @@ def _finish(domain: Domain, program: Program, n_background: int, support: list[E
     rng.shuffle(support)
     background = Program(program.rules[:n_background], program.algebra) if n_background else None
     target = Program(program.rules[n_background:], program.algebra)
-    return Episode(domain.name, program.algebra, program, target, background, tuple(support),
-                   tuple(query), "oneshot" if n_background else "full")
+    return Episode(domain_ref(domain), program.algebra, program, target, background,
+                   tuple(support), tuple(query), "oneshot" if n_background else "full")
+
+
+def domain_ref(domain: Domain) -> str:
+    """What ``load_domain`` loads the domain from: a built-in's name, else its file's path."""
+    builtin = domain.path == GRAMMAR_DIR / f"{domain.name}.lark"
+    return domain.name if builtin else str(domain.path)
 
 
 def _full(domain: Domain, prior: Prior, rng: random.Random) -> Episode:

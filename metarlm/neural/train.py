@@ -19,7 +19,6 @@ so when other jobs share the cores one thread per process is much faster than se
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import math
@@ -54,6 +53,7 @@ from metarlm.neural.model import (
 )
 from metarlm.neural.policy import validate_policy
 from metarlm.neural.tokens import SYMBOL_MODES, EncodedEpisode, encode_pair
+from metarlm.neural.train_options import command_line, options, parse
 
 TASKS = ("policy", "program")
 LOG_FILE = "log.json"
@@ -118,7 +118,7 @@ class Stream:
     prior: str = "auto"
     task: str = "policy"
     states_per_episode: int = 4
-    on_policy: float = 0.0
+    on_policy: float = 0.05
 
 
 def derive_seed(*parts: int | str) -> int:
@@ -437,12 +437,23 @@ def after_step(run: Run, step: int, loss: float) -> None:
             "episodes": done * cfg.batch_size * run.world})
         run.window = []
     if run.valid and (done % cfg.valid_every == 0 or done == cfg.steps):
-        check = validate_policy if cfg.task == "policy" else validate
-        figures = check(run.model, run.valid, cfg.valid_samples, cfg.max_tgt, cfg.valid_seed)
+        figures = validate_with_progress(run)
         run.log["valid"].append({"step": done, **figures})
         write_log(cfg, run.log)
     if done % cfg.checkpoint_every == 0 or done in (cfg.steps, cfg.stop_at):
         write_checkpoint(run.model, run.opt, cfg, run.log, done, run.started)
+
+
+def validate_with_progress(run: Run) -> dict[str, float]:
+    """Validate on the held-out episodes, with a bar of its own (it takes a while)."""
+    from tqdm import tqdm
+
+    cfg = run.cfg
+    with tqdm(total=len(run.valid), desc="validating", unit="episode", leave=False,
+              dynamic_ncols=True, disable=not cfg.progress) as bar:
+        check = validate_policy if cfg.task == "policy" else validate
+        return check(run.model, run.valid, cfg.valid_samples, cfg.max_tgt, cfg.valid_seed,
+                     progress=lambda: bar.update(1))
 
 
 def train(cfg: TrainConfig) -> Path:
@@ -472,56 +483,41 @@ def train(cfg: TrainConfig) -> Path:
     return cfg.out
 
 
-def train_main(grammar: Sequence[str], out: str | Path, *, steps: int = 1000,
-               batch_size: int = 32, prior: Sequence[str] = (), seed: int = 0,
-               lr: float = 1e-3, warmup: int = 200, d_model: int = 128, layers: int = 2,
-               heads: int = 4, ffn: int = 512, pool: int = 256, reuse: int = 1,
-               one_shot: float = 0.0, symbols: str = "episode", workers: int = 0,
-               threads: int = 0,
-               valid_every: int = 500, valid_episodes: int = 64, valid_samples: int = 16,
-               checkpoint_every: int = 500, stop_at: int = 0, resume: bool = False,
-               progress: bool = True, command: str = "", task: str = "policy",
-               states_per_episode: int = 4, on_policy: float = 0.05) -> Path:
-    """Train from keyword options (what ``metarlm train`` calls); returns the output directory.
+# TrainConfig fields that the command-line options set under the same name
+SAME_NAMED = ("steps", "batch_size", "lr", "warmup", "seed", "pool", "reuse", "one_shot",
+              "symbols", "workers", "threads", "valid_every", "valid_episodes", "valid_samples",
+              "checkpoint_every", "stop_at", "resume", "progress", "task", "states_per_episode",
+              "on_policy")
 
-    ``layers`` is the depth of the encoder and of the decoder each.
-    """
-    model = ModelConfig(d_model=d_model, encoder_layers=layers, decoder_layers=layers,
-                        heads=heads, ffn=ffn)
-    cfg = TrainConfig(
-        out=Path(out), grammars=tuple(grammar), priors=tuple(prior), steps=steps,
-        batch_size=batch_size, lr=lr, warmup=min(warmup, max(1, steps // 5)), seed=seed,
-        model=model, pool=pool, reuse=reuse, one_shot=one_shot, symbols=symbols, workers=workers,
-        threads=threads, valid_every=valid_every, valid_episodes=valid_episodes,
-        valid_samples=valid_samples, checkpoint_every=checkpoint_every, stop_at=stop_at,
-        resume=resume, progress=progress, task=task, states_per_episode=states_per_episode,
-        on_policy=on_policy,
-        command=command or " ".join(["python -m metarlm.neural.train", *sys.argv[1:]]))
+
+def train_main(grammar: Sequence[str], out: str | Path, *,
+               prog: str = "python -m metarlm.neural.train", **given: Any) -> Path:
+    """Train from the keyword options of ``train_options.options``; returns the output
+    directory (MetarlmError on bad options). ``prog`` starts the recorded command."""
+    from metarlm.lang.domain import load_domain
+
+    opts = options(grammar, out, **given)
+    for name in opts["grammar"]:  # a misspelt grammar fails now, not after the model is built
+        load_domain(name)
+    model = ModelConfig(d_model=opts["d_model"], encoder_layers=opts["layers"],
+                        decoder_layers=opts["layers"], heads=opts["heads"], ffn=opts["ffn"])
+    try:
+        cfg = TrainConfig(out=Path(out), grammars=tuple(opts["grammar"]),
+                          priors=tuple(opts["prior"]), model=model,
+                          command=command_line(prog, opts), **{k: opts[k] for k in SAME_NAMED})
+    except ValueError as err:
+        raise MetarlmError(str(err)) from None
     return train(cfg)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m metarlm.neural.train`` (also under torchrun): options mirror ``train_main``."""
-    import inspect
-
-    parser = argparse.ArgumentParser(prog="python -m metarlm.neural.train",
-                                     description=__doc__.split("\n")[0])
-    parser.add_argument("--grammar", action="append", required=True,
-                        help="a domain name or .lark file (repeat to mix domains)")
-    parser.add_argument("--out", required=True, help="output directory")
-    for name, param in inspect.signature(train_main).parameters.items():
-        flag, default = "--" + name.replace("_", "-"), param.default
-        if name in ("grammar", "out", "command"):
-            continue
-        if isinstance(default, bool):
-            parser.add_argument(flag if not default else f"--no-{name}", dest=name,
-                                action="store_false" if default else "store_true")
-        elif isinstance(default, tuple):
-            parser.add_argument(flag, dest=name, action="append", default=[])
-        else:
-            parser.add_argument(flag, dest=name, type=type(default), default=default)
-    train_main(**vars(parser.parse_args(argv)))
+def main(argv: Sequence[str] | None = None, prog: str = "python -m metarlm.neural.train") -> Path:
+    """Parse a training command line (``train_options.parser``) and run it."""
+    return train_main(**parse(argv, prog), prog=prog)
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except MetarlmError as err:  # one line and the exit code, as from metarlm train
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(err.exit_code) from None

@@ -29,7 +29,7 @@ from typing import Any
 from metarlm.exec.check import CheckReport, check_demo, run_many
 from metarlm.lang.demo import Demo, Output, format_output
 from metarlm.lang.dsl import Program, print_rule
-from metarlm.lang.interp import Fail, Ok, Step, derive, render
+from metarlm.lang.interp import Fail, Ok, Result, Step, derive, render
 from metarlm.synth.core import Search
 from metarlm.synth.plugins import load_plugins
 from metarlm.types import Budget, Candidate, SearchConfig, SearchSettings
@@ -72,7 +72,7 @@ class SynthesisResult:
     candidates: int
     seconds: float
     alternatives: tuple[Alternative, ...] = ()
-    origin: dict[str, str] = field(default_factory=dict)
+    origin: tuple[tuple[str, str], ...] = ()  # (rule text, where it came from), program order
     tried: tuple[str, ...] = ()
     seed: int = 0
     first_candidates: int | None = None  # candidates checked up to the first consistent one
@@ -100,23 +100,21 @@ class SynthesisResult:
         return None if self.program is None else _learned(self.program, self.background)
 
     def to_json(self) -> dict[str, Any]:
-        """The same facts as the pretty report, for machines."""
+        """The same facts as the pretty report, for machines: an output is an integer or its
+        tokens joined by spaces, or null with the reason in ``failure``."""
         return {
             "program": None if self.program is None else str(self.program),
             "learned": None if self.learned is None else str(self.learned),
             "consistent": self.consistent,
             "examples": [] if self.report is None else [
-                {"input": " ".join(c.example.input), "expected": format_output(c.example.output),
-                 "output": render(c.result), "ok": c.ok} for c in self.report.examples],
+                {"input": " ".join(c.example.input), "expected": _output_json(c.example.output),
+                 **_result_json(c.result), "ok": c.ok} for c in self.report.examples],
             "queries": [_query_json(q) for q in self.queries],
             "accuracy": self.accuracy,
             "candidates": self.candidates,
             "seconds": round(self.seconds, 4),
-            "alternatives": [
-                {"program": str(a.program), "input": None if a.input is None else " ".join(a.input),
-                 "output": a.output, "chosen_output": a.chosen_output}
-                for a in self.alternatives],
-            "origin": self.origin,
+            "alternatives": [_alternative_json(a) for a in self.alternatives],
+            "origin": [{"rule": rule, "origin": where} for rule, where in self.origin],
             "tried": list(self.tried),
             "seed": self.seed,
             "first_candidates": self.first_candidates,
@@ -127,13 +125,43 @@ class SynthesisResult:
 
 
 def _query_json(q: QueryAnswer) -> dict[str, Any]:
-    out: dict[str, Any] = {"input": " ".join(q.input), "output": format_output(q.output)}
+    """A query's JSON record: ``output`` (null with ``failure`` when the run failed), and
+    ``expected`` and ``correct`` when the demo gives the output."""
+    out: dict[str, Any] = {"input": " ".join(q.input), "output": _output_json(q.output)}
     if q.failure:
         out["failure"] = q.failure
     if q.expected is not None:
-        out["expected"] = format_output(q.expected)
+        out["expected"] = _output_json(q.expected)
         out["correct"] = q.correct
     return out
+
+
+def _output_json(output: Output | None) -> int | str | None:
+    """An output for JSON: the integer itself, the tokens joined by spaces, or null."""
+    return output if output is None or isinstance(output, int) else format_output(output)
+
+
+def _result_json(result: Result, key: str = "output", why: str = "failure") -> dict[str, Any]:
+    """A run's result as ``{key: output}``, or ``{key: null, why: reason}`` when it failed."""
+    if isinstance(result, Fail):
+        return {key: None, why: result.reason}
+    value = result.value
+    return {key: value if isinstance(value, int) else render(result)}
+
+
+def _alternative_json(alt: Alternative) -> dict[str, Any]:
+    """A runner-up's JSON record; its outputs are read back from their rendered text."""
+    def parsed(text: str) -> Result:
+        if text.startswith("!FAIL "):
+            return Fail(text[len("!FAIL "):])
+        words = tuple(text.split())
+        number = alt.program.algebra == "int" and len(words) == 1
+        return Ok(int(words[0]) if number else words)
+
+    return {"program": str(alt.program),
+            "input": None if alt.input is None else " ".join(alt.input),
+            **_result_json(parsed(alt.output)),
+            **_result_json(parsed(alt.chosen_output), "chosen_output", "chosen_failure")}
 
 
 def synthesize(demo: Demo, config: SearchConfig | None = None, **overrides: Any) -> SynthesisResult:
@@ -244,9 +272,9 @@ def _result(demo: Demo, cfg: SearchConfig, found: list[Candidate], budget: Budge
     report = check_demo(_learned(best.program, demo.background), demo)
     n_bg = len(demo.background) if demo.background is not None else 0
     finer = dict(best.rule_origins)
-    origin = {print_rule(r, best.program.algebra):
-              "background" if i < n_bg else finer.get(r, best.origin)
-              for i, r in enumerate(best.program.rules)}
+    origin = tuple((print_rule(shown, best.program.algebra),
+                    "background" if i < n_bg else finer.get(r, best.origin))
+                   for i, (shown, r) in enumerate(zip(report.program.rules, best.program.rules)))
     return SynthesisResult(
         program=report.program, background=demo.background, report=report,
         queries=_answers(report.program, demo), candidates=budget.candidates,
