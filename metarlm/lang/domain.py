@@ -107,7 +107,9 @@ def _describe(err: Exception, text: str) -> str:
         return "unexpected end of input" + (f"; expected {names}" if names else "")
     if isinstance(err, UnexpectedToken):
         tok = err.token
-        found = "end of input" if tok.type == "$END" else repr(str(tok))
+        found = ("end of input" if tok.type == "$END"
+                 else "end of line" if str(tok).strip() == "" and "\n" in str(tok)
+                 else repr(str(tok)))
         return f"unexpected {found}" + (f"; expected {names}" if names else "")
     return str(err).splitlines()[0]
 
@@ -116,7 +118,10 @@ _TERMINAL_NAMES = {"ARROW": "'->'", "HOLE": "'?'", "LSQB": "'['", "RSQB": "']'",
                    "SEP": "end of rule",
                    "PLUS": "'+'", "STAR": "'*'", "UVAR": "a u variable", "XVAR": "an x variable",
                    "YVAR": "a y variable", "WORD": "a word", "TOKEN": "an output token",
-                   "INT": "an integer", "$END": "end of input"}
+                   "INT": "an integer", "$END": "end of input",
+                   # terminals of Lark's own grammar language, met in grammar files
+                   "COMMA": "','", "LPAR": "'('", "RPAR": "')'", "COLON": "':'", "OR": "'|'",
+                   "NL": "end of line", "DOT": "'.'", "TO": "'->'", "LBRACE": "'{'"}
 
 
 def _pretty_terminal(name: str) -> str:
