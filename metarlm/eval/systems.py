@@ -73,7 +73,7 @@ def _model_system(name: str, switches: dict[str, Any], checkpoint: str | Path | 
     if checkpoint is None:
         return System(name, switches, reason=missing)
     path = Path(checkpoint)
-    if not (path / "config.json").is_file():
+    if not os.path.isfile(path / "config.json"):  # False, not OSError, for a name too long
         return System(name, switches, str(path), reason=f"no checkpoint at {path}")
     return System(name, switches, str(path.resolve()), checkpoint_sha256(path))
 

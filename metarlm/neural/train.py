@@ -466,6 +466,12 @@ def train_main(grammar: Sequence[str], out: str | Path, *, steps: int = 1000,
 
     ``layers`` is the depth of the encoder and of the decoder each.
     """
+    check_options(grammar, out, steps=steps, batch_size=batch_size, pool=pool, lr=lr,
+                  warmup=warmup, d_model=d_model, heads=heads, layers=layers, ffn=ffn,
+                  reuse=reuse, one_shot=one_shot, workers=workers, threads=threads,
+                  valid_every=valid_every, valid_episodes=valid_episodes,
+                  valid_samples=valid_samples, checkpoint_every=checkpoint_every,
+                  stop_at=stop_at)
     model = ModelConfig(d_model=d_model, encoder_layers=layers, decoder_layers=layers,
                         heads=heads, ffn=ffn)
     cfg = TrainConfig(
@@ -477,6 +483,42 @@ def train_main(grammar: Sequence[str], out: str | Path, *, steps: int = 1000,
         resume=resume, progress=progress,
         command=command or " ".join(["python -m metarlm.neural.train", *sys.argv[1:]]))
     return train(cfg)
+
+
+_AT_LEAST = {"steps": 1, "batch_size": 1, "d_model": 1, "heads": 1, "layers": 1, "ffn": 1,
+             "reuse": 1, "valid_episodes": 1, "valid_samples": 1, "checkpoint_every": 1,
+             "warmup": 0, "workers": 0, "threads": 0, "valid_every": 0, "stop_at": 0}
+
+
+def check_options(grammar: Sequence[str], out: str | Path, **values: float) -> None:
+    """InputError for options no run can use, before any model is built: the grammars must
+    load, ``out`` must be a directory that can be made, and numbers must be in range."""
+    from metarlm.errors import InputError, shorten
+    from metarlm.lang.domain import load_domain
+
+    for name, low in _AT_LEAST.items():
+        if values[name] < low:
+            raise InputError(f"--{name.replace('_', '-')} must be at least {low}, "
+                             f"not {values[name]}")
+    if not (math.isfinite(values["lr"]) and values["lr"] > 0):
+        raise InputError(f"--lr must be a positive number, not {values['lr']}")
+    if not 0 <= values["one_shot"] <= 1:
+        raise InputError(f"--one-shot must be between 0 and 1, not {values['one_shot']}")
+    if values["pool"] < values["batch_size"]:
+        raise InputError(f"--batch-size {values['batch_size']} is more than the pool of "
+                         f"{values['pool']} episodes")
+    if values["d_model"] % values["heads"]:
+        raise InputError(f"--d-model {values['d_model']} must be a multiple of the "
+                         f"{values['heads']} attention heads")
+    if not grammar:
+        raise InputError("give at least one grammar to train on")
+    for name in grammar:
+        load_domain(name)
+    try:
+        Path(out).mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"--out {shorten(str(out))}: cannot make the directory: "
+                         f"{err.strerror}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> None:
