@@ -322,3 +322,31 @@ def test_errors_are_one_line_whatever_the_input() -> None:
     with pytest.raises(ProgramError) as perr:
         rules.parse("a -> A\n" + "b " * 5000 + "-> ]")
     assert len(perr.value.excerpt.splitlines()[0]) < 120  # a window of the long line
+
+
+# --- found while fuzzing train, info and eval -----------------------------------------------
+
+@pytest.mark.parametrize("args, message", [
+    (["--batch-size", "300"], "more than the pool"),
+    (["--d-model", "7"], "multiple of the 4 attention heads"),
+    (["--lr", "-1"], "--lr must be a positive number"),
+    (["--grammar", "x" * 300 + ".lark"], "grammar file not found"),
+])
+def test_train_options_that_no_run_can_use(args: list[str], message: str,
+                                           tmp_path: Path) -> None:
+    base = ["train", "--grammar", "rules", "--steps", "1", "--out", tmp_path / "run"]
+    assert message in one_line_error(*metarlm(*base, *args))
+
+
+def test_train_out_that_cannot_be_made(tmp_path: Path) -> None:
+    blocker = write(tmp_path / "file", "")
+    line = one_line_error(*metarlm("train", "--grammar", "rules", "--steps", "1",
+                                   "--out", blocker / "run"))
+    assert "cannot make the directory" in line
+
+
+@pytest.mark.parametrize("path", ["x" * 300])
+def test_info_and_synth_on_paths_that_are_no_checkpoint(path: str, tmp_path: Path) -> None:
+    assert "not a metarlm checkpoint" in one_line_error(*metarlm("info", path))
+    demo = demo_file(tmp_path / "d.json", "rules")
+    assert "no model checkpoint" in one_line_error(*synth("--demo", demo, "--checkpoint", path))
