@@ -129,8 +129,12 @@ def _pretty_terminal(name: str) -> str:
     return _TERMINAL_NAMES.get(str(name).split("__")[-1].lstrip("_"), str(name))
 
 
+FINITE_LIMIT = 100_000  # a finite vocabulary larger than this is treated as open
+
+
 def finite_language(pattern: str) -> frozenset[str] | None:
-    """The strings a regex matches if it is a plain alternation of literals, else None."""
+    """The strings a regex matches if it is a plain alternation of literals (of at most
+    FINITE_LIMIT strings: ``(a|b)`` forty times over is open, not 2^40 words), else None."""
     try:
         from re import _parser as sre  # type: ignore[attr-defined]
     except ImportError:  # pragma: no cover - Python < 3.11
@@ -145,25 +149,20 @@ def finite_language(pattern: str) -> frozenset[str] | None:
         for op, arg in seq:
             name = str(op)
             if name == "LITERAL":
-                outs = [o + chr(arg) for o in outs]
+                parts: list[str] | None = [chr(arg)]
             elif name == "SUBPATTERN":
-                sub = expand(arg[-1])
-                if sub is None:
-                    return None
-                outs = [o + s for o in outs for s in sub]
+                parts = expand(arg[-1])
             elif name == "BRANCH":
-                alts: list[str] = []
-                for branch in arg[1]:
-                    sub = expand(branch)
-                    if sub is None:
-                        return None
-                    alts.extend(sub)
-                outs = [o + s for o in outs for s in alts]
+                alts = [expand(branch) for branch in arg[1]]
+                parts = None if None in alts else [s for alt in alts for s in alt]  # type: ignore[union-attr]
             elif name == "IN" and all(str(kind) == "LITERAL" for kind, _ in arg):
                 # a class of single characters, as `"A" | "B"` compiles to `[AB]`
-                outs = [o + chr(code) for o in outs for _, code in arg]
+                parts = [chr(code) for _, code in arg]
             else:
                 return None
+            if parts is None or len(outs) * len(parts) > FINITE_LIMIT:
+                return None
+            outs = [o + p for o in outs for p in parts]
         return outs
 
     result = expand(tree)
