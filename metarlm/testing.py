@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 try:
+    from hypothesis import reject
     from hypothesis import strategies as st
 except ImportError as err:  # pragma: no cover - depends on the environment
     raise ImportError("metarlm.testing needs hypothesis: pip install 'metarlm[testing]'") from err
@@ -55,6 +56,7 @@ WORD_POOL = ("a", "b", "c", "and", "after", "twice", "dax", "wif", "lug", "zup")
 TOKEN_POOL = ("A", "B", "C", "RED", "BLUE", "a")  # "a": a copied word can equal a token
 BIG_INTS = (2**61, 2**62 - 1, 2**62, 2**63 - 1, 2**63, 10**30)  # around the integer limit
 MAX_INDEX = 3  # variables u1..u3, x1..x3, y1..y3
+PROBED = 200  # words and tokens of a large vocabulary that programs are built from
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ class Vocabulary:
     algebra: str
     words: tuple[str, ...]  # lexed as WORD on a left-hand side
     tokens: tuple[str, ...]  # lexed as TOKEN on a right-hand side (sequence algebra)
-    kinds: tuple[str, ...]  # variable kinds allowed
+    variables: tuple[Var, ...]  # of the kinds allowed, lexed as variables
     max_rules: int
 
 
@@ -83,19 +85,20 @@ def domain_of(domain: DomainLike) -> Domain:
 
 @functools.lru_cache(maxsize=64)
 def vocabulary(domain: Domain) -> Vocabulary:
-    """The words, tokens and variable kinds programs of this domain may use (each word and
-    token checked by parsing a one-rule program with it)."""
-    pool = sorted(domain.words) if domain.words is not None else list(WORD_POOL)
+    """The words, tokens and variables programs of this domain may use (each one checked by
+    parsing a one-rule program with it: a grammar's overrides may lex them otherwise)."""
+    pool = sorted(domain.words)[:PROBED] if domain.words is not None else list(WORD_POOL)
     words = tuple(w for w in pool if _parses(domain, f"{w} ->", (Word(w),), ()))
+    names = [Var(k, i) for k in sorted(domain.var_kinds)  # type: ignore[arg-type]
+             for i in range(1, MAX_INDEX + 1)]
+    variables = tuple(v for v in names if _parses(domain, f"{v.name} ->", (v,), ()))
     tokens: tuple[str, ...] = ()
-    if domain.algebra == "seq":
-        lhs = f"{words[0]}" if words else f"{min(domain.var_kinds)}1"
-        left = domain.parse(f"{lhs} ->").rules[0].lhs if _parses(domain, f"{lhs} ->") else None
-        source = sorted(domain.tokens) if domain.tokens is not None else list(TOKEN_POOL)
-        tokens = tuple(t for t in source if left is not None
-                       and _parses(domain, f"{lhs} -> {t}", left, (Token(t),)))
-    return Vocabulary(domain.algebra, words, tokens, tuple(sorted(domain.var_kinds)),
-                      domain.settings["max_rules"])
+    if domain.algebra == "seq" and (words or variables):
+        lhs = words[0] if words else variables[0].name
+        left = (Word(lhs),) if words else (variables[0],)
+        source = sorted(domain.tokens)[:PROBED] if domain.tokens is not None else list(TOKEN_POOL)
+        tokens = tuple(t for t in source if _parses(domain, f"{lhs} -> {t}", left, (Token(t),)))
+    return Vocabulary(domain.algebra, words, tokens, variables, domain.settings["max_rules"])
 
 
 def _parses(domain: Domain, text: str, lhs: tuple | None = None,
@@ -119,10 +122,11 @@ def integers() -> st.SearchStrategy[int]:
 @st.composite
 def _lhs(draw: st.DrawFn, vocab: Vocabulary, max_items: int) -> tuple[LhsItem, ...]:
     size = draw(st.integers(1, max_items))
-    names = [Var(k, i) for k in vocab.kinds for i in range(1, MAX_INDEX + 1)]  # type: ignore[arg-type]
-    chosen = draw(st.lists(st.sampled_from(names), max_size=size, unique=True))
-    if not vocab.words and not chosen:
-        chosen = [names[0]]
+    chosen: list[Var] = []
+    if vocab.variables:
+        chosen = draw(st.lists(st.sampled_from(vocab.variables), max_size=size, unique=True))
+        if not vocab.words and not chosen:
+            chosen = [vocab.variables[0]]
     items: list[LhsItem] = list(chosen)
     for _ in range(size - len(chosen) if vocab.words else 0):
         items.insert(draw(st.integers(0, len(items))), Word(draw(st.sampled_from(vocab.words))))
@@ -183,11 +187,8 @@ def number_holes(program: Program) -> Program:
 
 def _cycle(vocab: Vocabulary) -> Rule | None:
     """A rule that calls its own span (``x1 -> [x1]``), the cycle guard's case."""
-    kind = next((k for k in ("x", "y") if k in vocab.kinds), None)
-    if kind is None:
-        return None
-    var = Var(kind, 1)  # type: ignore[arg-type]
-    return Rule((var,), (Call(var),))
+    var = next((v for v in vocab.variables if v.kind in ("x", "y")), None)
+    return None if var is None else Rule((var,), (Call(var),))
 
 
 @st.composite
@@ -197,6 +198,9 @@ def programs(draw: st.DrawFn, domain: DomainLike, holes: bool = False, copies: b
     sometimes with a self-call ``x1 -> [x1]``; ``holes`` adds ``?``, numbered as parsed."""
     dom = domain_of(domain)
     vocab = vocabulary(dom)
+    if not (vocab.words or vocab.variables):
+        raise MetarlmError(f"the {dom.name} domain lexes no word and no variable: "
+                           "it has no programs to draw")
     limit = max(1, min(max_rules, vocab.max_rules))
     body = draw(st.lists(rules(dom, holes, copies, max_lhs, max_rhs), min_size=1,
                          max_size=limit))
@@ -227,12 +231,12 @@ def inputs(draw: st.DrawFn, domain: DomainLike, program: Program | None = None,
     dom = domain_of(domain)
     longest = max(1, min(max_words, dom.settings["max_words"]))
     pool = _pool(dom, program)
+    if not pool:
+        raise MetarlmError(f"the {dom.name} domain has no words to make inputs of")
     if not covered or program is None:
         return tuple(draw(st.lists(st.sampled_from(pool), min_size=1, max_size=longest)))
     words = tuple(_derived(draw, program, pool, depth=3))
     if not 1 <= len(words) <= dom.settings["max_words"] or not evaluate(program, words).ok:
-        from hypothesis import reject
-
         reject()
     return words
 
