@@ -162,14 +162,21 @@ def test_parse_program(case: tuple[str, str]) -> None:
 
 def _exercise(domain: Domain, data: st.DataObject) -> None:
     """Use a loaded (perhaps strange) domain: parse, split and run what it accepts."""
-    if not vocabulary(domain).words and domain.words is not None:
-        return  # a domain without words takes no input
+    vocab = vocabulary(domain)
+    if not (vocab.words or vocab.variables) or domain.words == frozenset():
+        return  # a domain that lexes no word takes no program or no input
     program = data.draw(programs(domain, holes=True))
     text = print_program(program)
     assert guarded("parse_program", domain.parse, text) == program
     for words in data.draw(st.lists(inputs(domain, program), max_size=2)):
         guarded("run", run_many, program, [words])
     guarded("parse_program", domain.parse, data.draw(fz.mutated(text)))
+    if data.draw(st.integers(0, 3)) == 0:  # and search in it
+        case = data.draw(demo_cases(domain, max_examples=3))
+        demo = guarded("parse_demo", parse_demo, case.data)
+        if not isinstance(demo, MetarlmError):
+            guarded("synth", synthesize, demo, use_model=LONG and data.draw(st.booleans()),
+                    timeout=0.3, budget=2_000)
 
 
 @profile(fast=12, long=4_000)
