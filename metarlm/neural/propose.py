@@ -82,7 +82,8 @@ class ModelProposer:
 
     def unreadable(self, demo: Demo) -> str | None:
         """Why the model cannot read the demonstration (too many distinct words or tokens for
-        its slots), or None when it can."""
+        its slots, a background past its variables, no program of the domain that fits the
+        decoder), or None when it can."""
         from metarlm.neural.decode import ProgramConstraint
 
         words, tokens = episode_symbols(demo.examples, [demo.background])
