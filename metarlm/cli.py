@@ -84,6 +84,14 @@ def read_text(path: Path, what: str, limit: int = 4 * MAX_PROGRAM_CHARS) -> str:
         fail(f"{what} {path}: not UTF-8 text (byte {err.start})")
 
 
+def make_directory(path: Path, option: str) -> None:
+    """Make an output directory now (before any work), or exit with one line saying why not."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError) as err:  # ValueError: a NUL byte in the name
+        fail(f"{option} {path}: cannot make the directory: {getattr(err, 'strerror', err)}")
+
+
 def check_max_output(max_output: int) -> None:
     """A one-line exit for ``--max-output`` past the documented limit."""
     if max_output > MAX_OUTPUT_LIMIT:
@@ -385,6 +393,7 @@ def eval_command(
         counts = tuple(int(k) for k in shots.replace(" ", "").split(",") if k)
     except ValueError:
         fail(f"--shots: expected comma-separated integers, got {shots!r}")
+    make_directory(out, "--out")
     config = EvalConfig(
         suites=tuple(suite), systems=tuple(system), out=out, seeds=seeds, workers=workers,
         budgets=Budgets(budget=budget, timeout=timeout, samples=samples),

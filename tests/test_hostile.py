@@ -350,3 +350,11 @@ def test_info_and_synth_on_paths_that_are_no_checkpoint(path: str, tmp_path: Pat
     assert "not a metarlm checkpoint" in one_line_error(*metarlm("info", path))
     demo = demo_file(tmp_path / "d.json", "rules")
     assert "no model checkpoint" in one_line_error(*synth("--demo", demo, "--checkpoint", path))
+
+
+def test_eval_out_that_cannot_be_made(tmp_path: Path) -> None:
+    blocker = write(tmp_path / "file", "")
+    line = one_line_error(*metarlm("eval", "--suite", "miniscan", "--system", "enum",
+                                   "--out", blocker / "x", "--episodes", "1", "--quick",
+                                   "--timeout", "0.2", "--budget", "20"))
+    assert "cannot make the directory" in line
