@@ -321,9 +321,10 @@ def train_lines(draw: st.DrawFn, workdir: Path) -> list[str]:
     """``metarlm train`` with hostile grammars and option values (one step at most)."""
     text, _ = draw(fz.grammar_texts())
     broken = [*fz.PATHS[:3], "klingon"]
-    grammar = draw(st.sampled_from(  # only the long profile trains (each run costs seconds)
-        [str(write(fresh(workdir, ".lark"), text)), "rules", str(fz.USER_GRAMMARS[0]), *broken]
-        if LONG else broken))
+    grammar_choices = [str(write(fresh(workdir, ".lark"), text)), "rules",
+                       str(fz.USER_GRAMMARS[0]), *broken]
+    # only the long profile trains (each run costs seconds)
+    grammar = draw(st.sampled_from(grammar_choices if LONG else broken))
     out = draw(st.sampled_from([str(fresh(workdir, "")), "/dev/null/x", str(workdir / "f0.json"),
                                 "x" * 300]))
     values = {"--batch-size": ("1", "2", "300"), "--d-model": ("8", "7", "16"),
@@ -331,6 +332,9 @@ def train_lines(draw: st.DrawFn, workdir: Path) -> list[str]:
               "--warmup": ("0", "-1"), "--threads": ("1", "-1"),
               "--checkpoint-every": ("1", "0"), "--symbols": ("episode", "fixed", "bogus")}
     args = ["train", "--grammar", grammar, "--out", out, "--steps", "1", "--valid-every", "0"]
+    if LONG and draw(st.booleans()):  # half the long profile's lines train for real
+        args[2:5] = [draw(st.sampled_from(grammar_choices[:3])), "--out", str(fresh(workdir, ""))]
+        return [*args, "--batch-size", "2"]
     for flag, choices in values.items():
         if draw(st.booleans()):
             args += [flag, draw(st.sampled_from(choices))]
@@ -351,6 +355,10 @@ def eval_lines(draw: st.DrawFn, workdir: Path) -> list[str]:
     args = ["eval", "--out", draw(st.sampled_from([str(fresh(workdir, "")), "/dev/null/x"])),
             "--timeout", "0.2", "--budget", "50", "--episodes", "1", "--quick", "--shots",
             draw(st.sampled_from(("", "1", "0,-1", "x", "99999999999999999999")))]
+    if LONG and draw(st.booleans()):  # half the long profile's lines evaluate for real
+        args[2] = str(fresh(workdir, ""))
+        return [*args[:-1], "", "--suite", draw(st.sampled_from(suites[:2] + suites[-1:])),
+                "--system", draw(st.sampled_from(systems[:2]))]
     for _ in range(draw(st.integers(1, 2))):
         args += ["--suite", draw(st.sampled_from(suites))]
     args += ["--system", draw(st.sampled_from(systems))]
