@@ -16,7 +16,8 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from metarlm.errors import InputError, MetarlmError
+from metarlm.errors import InputError, MetarlmError, one_line
+from metarlm.lang.limits import MAX_FILE_BYTES, MAX_OUTPUT_LIMIT, MAX_PROGRAM_CHARS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,9 +34,12 @@ MaxOutOpt = Annotated[int, typer.Option("--max-output", min=1, help="Most output
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Print ``error: message`` on stderr and exit with ``code``."""
-    typer.echo(f"error: {message}", err=True)
+def fail(message: str, code: int = 2, excerpt: str = "") -> NoReturn:
+    """Print ``error: message`` (one line) on stderr, then the excerpt (the offending source
+    line and a caret) if any, and exit with ``code``."""
+    typer.echo(f"error: {one_line(message)}", err=True)
+    if excerpt:
+        typer.echo(excerpt, err=True)
     raise typer.Exit(code)
 
 
@@ -49,9 +53,11 @@ def command(name: str | None = None, target: typer.Typer = app,
             try:
                 return func(*args, **kwargs)
             except MetarlmError as err:
-                fail(str(err), err.exit_code)
+                fail(str(err), err.exit_code, err.excerpt)
             except RecursionError:
                 fail("the program recursed too deeply on this input", 1)
+            except MemoryError:
+                fail("out of memory (try a smaller --max-output or --fuel)", 1)
 
         target.command(name, **settings)(guarded)
         return func
@@ -59,16 +65,38 @@ def command(name: str | None = None, target: typer.Typer = app,
     return decorate
 
 
-def read_text(path: Path, what: str) -> str:
-    """A text file's content, or a one-line exit saying why it cannot be read."""
+def read_text(path: Path, what: str, limit: int = 4 * MAX_PROGRAM_CHARS) -> str:
+    """A UTF-8 text file's content (at most ``limit`` bytes), or a one-line exit saying why
+    it cannot be read."""
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
     except FileNotFoundError:
         fail(f"{what} not found: {path}")
     except IsADirectoryError:
         fail(f"{what} is a directory: {path}")
-    except (OSError, UnicodeDecodeError) as err:
+    except (OSError, ValueError) as err:  # ValueError: a NUL byte in the name
         fail(f"cannot read {what} {path}: {err}")
+    if len(data) > limit:
+        fail(f"{what} {path}: larger than {limit} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        fail(f"{what} {path}: not UTF-8 text (byte {err.start})")
+
+
+def make_directory(path: Path, option: str) -> None:
+    """Make an output directory now (before any work), or exit with one line saying why not."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError) as err:  # ValueError: a NUL byte in the name
+        fail(f"{option} {path}: cannot make the directory: {getattr(err, 'strerror', err)}")
+
+
+def check_max_output(max_output: int) -> None:
+    """A one-line exit for ``--max-output`` past the documented limit."""
+    if max_output > MAX_OUTPUT_LIMIT:
+        fail(f"--max-output: at most {MAX_OUTPUT_LIMIT} tokens, not {max_output}")
 
 
 def load_program(path: Path, domain_name: str) -> Any:
@@ -83,7 +111,7 @@ def gather_inputs(domain: Any, texts: Sequence[str], inputs_file: Path | None) -
     """The input lines to run (``--input`` values, then the file's non-blank lines), validated."""
     lines = [(f"--input {k + 1}", t) for k, t in enumerate(texts)]
     if inputs_file is not None:
-        content = read_text(inputs_file, "inputs file")
+        content = read_text(inputs_file, "inputs file", MAX_FILE_BYTES)
         lines += [(f"{inputs_file}:{n}", t) for n, t in enumerate(content.splitlines(), 1)
                   if t.strip()]
     if not lines:
@@ -137,6 +165,7 @@ def run(
     from metarlm.exec.check import run_many
     from metarlm.lang.interp import render
 
+    check_max_output(max_output)
     dom, prog = load_program(program, domain)
     if prog.holes():
         fail(f"{program}: the program has holes (?); fill them with `metarlm check --demo`")
@@ -167,6 +196,7 @@ def check(
     from metarlm.exec.check import check_demo, matches, run_many
     from metarlm.lang.demo import load_demo
 
+    check_max_output(max_output)
     dem = load_demo(demo, domain)
     prog = dem.domain.parse(read_text(program, "program file"), source=str(program))
     report = check_demo(prog, dem, fuel, max_output)
@@ -350,6 +380,7 @@ def eval_command(
         counts = tuple(int(k) for k in shots.replace(" ", "").split(",") if k)
     except ValueError:
         fail(f"--shots: expected comma-separated integers, got {shots!r}")
+    make_directory(out, "--out")
     config = EvalConfig(
         suites=tuple(suite), systems=tuple(system), out=out, seeds=seeds, workers=workers,
         budgets=Budgets(budget=budget, timeout=timeout, samples=samples),

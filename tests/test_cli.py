@@ -24,11 +24,13 @@ def invoke(*args: str | Path) -> tuple[int, str, str]:
 
 
 def one_line_error(code: int, out: str, err: str, expected_code: int = 2) -> str:
-    """Assert a clean failure: the exit code, no traceback, one message line on stderr."""
+    """Assert a clean failure: the exit code, no traceback, one message line on stderr (then,
+    for a syntax error, the offending line and a caret under it)."""
     assert code == expected_code, (code, out, err)
     assert "Traceback" not in out + err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    lines = err.rstrip("\n").splitlines()
+    assert lines and lines[0].startswith("error: "), err
+    assert len(lines) == 1 or (len(lines) == 3 and lines[2].strip() == "^"), err
     return lines[0]
 
 

@@ -67,7 +67,8 @@ def _model_system(name: str, switches: dict[str, Any], checkpoint: str | Path | 
     if checkpoint is None:
         return System(name, switches, reason=missing)
     path = Path(checkpoint)
-    if not ((path / "config.json").is_file() and (path / "model.safetensors").is_file()):
+    # isfile: False, not OSError, for a name too long
+    if not (os.path.isfile(path / "config.json") and os.path.isfile(path / "model.safetensors")):
         return System(name, switches, str(path), reason=f"no checkpoint at {path}")
     return System(name, switches, str(path.resolve()), checkpoint_sha256(path))
 

@@ -45,6 +45,7 @@ from metarlm.lang.interp import (
     Result,
     evaluate,
 )
+from metarlm.lang.limits import MAX_OUTPUT_LIMIT
 
 _REASONS = {layout.NO_RULE: NO_RULE, layout.FUEL: FUEL, layout.TOO_LONG: TOO_LONG,
             layout.OVERFLOW: OVERFLOW, layout.EMPTY: EMPTY}
@@ -139,7 +140,8 @@ def _chunks(n: int) -> int:
 
 
 def _limits(fuel: int, max_output: int) -> tuple[int, int]:
-    return _clip(fuel), _clip(max_output)
+    # the reference caps max_output the same way (metarlm.lang.interp)
+    return _clip(fuel), _clip(min(max_output, MAX_OUTPUT_LIMIT))
 
 
 def _names(symbols: SymbolTable, program: Program) -> list[str | Hole]:

@@ -20,11 +20,15 @@ Semantics. A program is evaluated on a span of input words (at the top, the whol
 5. Resources. Each span evaluated and each length tried for an ``x``/``y`` variable costs one
    unit of fuel; a span taken from the memo costs nothing, so fuel counts the memoized
    evaluation's work (the kernels spend exactly the same). Running out of fuel, an output
-   longer than ``max_output`` tokens, or an integer of magnitude ``INT_LIMIT`` or more ends the
-   whole run with that reason.
+   longer than ``max_output`` tokens (itself at most ``MAX_OUTPUT_LIMIT``), or an integer of
+   magnitude ``INT_LIMIT`` or more ends the whole run with that reason.
 
 Holes (``?``) evaluate symbolically: a sequence value holds ``Hole`` markers; an integer value
 becomes a polynomial over the holes (``Poly``), which the checker equates to the expected output.
+Symbolic work is bounded like concrete work: building a polynomial costs one unit of fuel per
+term and per hole factor in it, and every coefficient obeys ``INT_LIMIT`` (so does a constant
+value: a polynomial without hole terms is an integer again). Hole-free programs never build
+polynomials, so their fuel use is the same whichever interpreter runs them.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from metarlm.lang.dsl import Call, Const, Copy, Hole, Program, Rule, Token, Var, Word
+from metarlm.lang.limits import MAX_OUTPUT_LIMIT
 
 DEFAULT_FUEL = 200_000
 MAX_OUTPUT = 10_000
@@ -102,13 +107,14 @@ class _Evaluator:
 
     def __init__(self, program: Program, words: Sequence[str], fuel: int, max_output: int):
         self.rules, self.algebra = program.rules, program.algebra
-        self.words, self.fuel, self.max_output = tuple(words), fuel, max_output
+        self.words, self.fuel = tuple(words), fuel
+        self.max_output = min(max_output, MAX_OUTPUT_LIMIT)
         self.memo: dict[tuple[int, int], object] = {}
         self.chosen: dict[tuple[int, int], tuple[int, tuple[tuple[int, int], ...]]] = {}
         self.min_after = [_min_after(rule) for rule in self.rules]
 
-    def spend(self) -> None:
-        self.fuel -= 1
+    def spend(self, units: int = 1) -> None:
+        self.fuel -= units
         if self.fuel < 0:
             raise _Abort(FUEL)
 
@@ -194,9 +200,30 @@ class _Evaluator:
                 term = {(item.index,): 1}
             else:
                 assert isinstance(item, Call)
-                term = _scale(values[item.var], item.scale)  # type: ignore[arg-type]
-            acc = _add(acc, term)
+                term = self.scale(values[item.var], item.scale)  # type: ignore[arg-type]
+            acc = self.add(acc, term)
         return acc
+
+    def add(self, a: int | Poly, b: int | Poly) -> int | Poly:
+        """a + b; a polynomial sum is paid for in fuel before it is built."""
+        if isinstance(a, int) and isinstance(b, int):
+            return _check(a + b)
+        self.spend(_size(a) + _size(b))
+        out = dict(_as_poly(a))
+        for mono, coef in _as_poly(b).items():
+            out[mono] = out.get(mono, 0) + coef
+        return _normal(out)
+
+    def scale(self, value: int | Poly, scale: int | Hole) -> int | Poly:
+        """value * scale (an integer, or a hole: one more factor in every term), paid for."""
+        if isinstance(scale, int) and isinstance(value, int):
+            return _check(value * scale)
+        poly = _as_poly(value)
+        if isinstance(scale, int):
+            self.spend(_size(poly))
+            return _normal({m: c * scale for m, c in poly.items()})
+        self.spend(_size(poly) + len(poly))
+        return _normal({tuple(sorted(m + (scale.index,))): c for m, c in poly.items()})
 
 
 @functools.lru_cache(maxsize=8192)
@@ -220,21 +247,18 @@ def _as_poly(value: int | Poly) -> Poly:
     return {(): value} if isinstance(value, int) else value
 
 
-def _add(a: int | Poly, b: int | Poly) -> int | Poly:
-    if isinstance(a, int) and isinstance(b, int):
-        return _check(a + b)
-    out = dict(_as_poly(a))
-    for mono, coef in _as_poly(b).items():
-        out[mono] = out.get(mono, 0) + coef
-    return {m: c for m, c in out.items() if c}
+def _size(value: int | Poly) -> int:
+    """Fuel a polynomial's terms cost: one per term and one per hole factor."""
+    return 1 if isinstance(value, int) else sum(len(m) + 1 for m in value)
 
 
-def _scale(value: int | Poly, scale: int | Hole) -> int | Poly:
-    if isinstance(scale, int) and isinstance(value, int):
-        return _check(value * scale)
-    if isinstance(scale, int):
-        return {m: c * scale for m, c in _as_poly(value).items() if c * scale}
-    return {tuple(sorted(m + (scale.index,))): c for m, c in _as_poly(value).items()}
+def _normal(poly: Poly) -> int | Poly:
+    """Zero terms dropped, coefficients checked against INT_LIMIT, and an integer when no
+    hole term is left (so a sketch's constant parts overflow exactly as concrete values do)."""
+    out = {m: _check(c) for m, c in poly.items() if c}
+    if all(not m for m in out):
+        return out.get((), 0)
+    return out
 
 
 def _freeze(value: object) -> SeqValue | int | tuple:
@@ -255,16 +279,33 @@ def derive(program: Program, words: Sequence[str], fuel: int = DEFAULT_FUEL,
     result, ev = _run(program, words, fuel, max_output)
     if not result.ok or ev is None:
         return result, None
+    return result, _tree(program, ev, len(words))
 
-    def build(i: int, j: int) -> Step:
+
+def _tree(program: Program, ev: _Evaluator, n: int) -> Step:
+    """The derivation of words[0:n] from the evaluator's choices, built bottom-up without
+    recursion (a derivation is as deep as the input is long)."""
+
+    def kids(i: int, j: int) -> list[tuple[int, int]]:
         r, binding = ev.chosen[(i, j)]
         rule = program.rules[r]
         called = {it.var for it in rule.rhs if isinstance(it, Call)}
-        kids = [build(s, e) for var, (s, e) in zip(rule.variables(), binding)
+        return [(s, e) for var, (s, e) in zip(rule.variables(), binding)
                 if var in called and s < e and (s, e) != (i, j)]
-        return Step(i, j, r, tuple(kids), _freeze(ev.memo[(i, j)]))
 
-    return result, build(0, len(words))
+    built: dict[tuple[int, int], Step] = {}
+    stack = [(0, n)]
+    while stack:
+        span = stack[-1]
+        todo = [k for k in kids(*span) if k not in built]
+        if todo:
+            stack.extend(todo)
+            continue
+        stack.pop()
+        r = ev.chosen[span][0]
+        built[span] = Step(span[0], span[1], r, tuple(built[k] for k in kids(*span)),
+                           _freeze(ev.memo[span]))
+    return built[(0, n)]
 
 
 def _run(program: Program, words: Sequence[str], fuel: int,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +31,16 @@ def describe(checkpoint: str | Path | None = None) -> dict[str, Any]:
     """A JSON-safe summary of a checkpoint directory (MetarlmError if it is not one)."""
     directory = Path(checkpoint) if checkpoint is not None else SHIPPED
     meta_path = directory / "metarlm.json"
-    if not meta_path.is_file() or not (directory / "model.safetensors").is_file():
+    # os.path.isfile, unlike Path.is_file, is False for names too long or with a NUL byte
+    if not (os.path.isfile(meta_path) and os.path.isfile(directory / "model.safetensors")):
         raise MetarlmError(f"not a metarlm checkpoint: {directory} "
                            "(needs metarlm.json and model.safetensors)")
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
+    except (OSError, ValueError) as err:  # ValueError: bad UTF-8 or JSON
         raise MetarlmError(f"{meta_path}: unreadable: {err}") from None
+    if not isinstance(meta, dict):
+        raise MetarlmError(f"{meta_path}: unreadable: not a JSON object")
     size = sum(p.stat().st_size for p in directory.iterdir() if p.is_file())
     return {
         "checkpoint": str(directory),

@@ -8,6 +8,7 @@ grammar mask, prepends the background rules, and checks the whole batch in the k
 from __future__ import annotations
 
 import functools
+import os
 import random
 import time
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from metarlm.errors import MetarlmError
+from metarlm.errors import MetarlmError, shorten
 from metarlm.exec.check import check_token_batch
 from metarlm.lang.demo import Demo
 from metarlm.lang.dsl import Program
@@ -57,10 +58,18 @@ class ModelProposer:
         Loaded once per process and directory: an evaluation calls this for every task.
         """
         path = Path(checkpoint) if checkpoint is not None else SHIPPED
-        if not (path / "config.json").is_file():
-            raise MetarlmError(f"no model checkpoint at {path}; train one with `metarlm train` "
-                               "or search without a model (--no-model)")
-        return _load(path.resolve(), (path / "model.safetensors").stat().st_mtime_ns)
+        weights = os.path.join(path, "model.safetensors")
+        # os.path.isfile, unlike Path.is_file, is False for names too long or with a NUL byte
+        if not (os.path.isfile(os.path.join(path, "config.json")) and os.path.isfile(weights)):
+            raise MetarlmError(f"no model checkpoint at {shorten(str(path))}; train one with "
+                               "`metarlm train` or search without a model (--no-model)")
+        try:
+            return _load(path.resolve(), os.stat(weights).st_mtime_ns)
+        except MetarlmError:
+            raise
+        except Exception as err:  # noqa: BLE001 - a damaged checkpoint fails in torch/transformers
+            raise MetarlmError(f"cannot load the checkpoint at {shorten(str(path))}: "
+                               f"{type(err).__name__}: {shorten(str(err), 200)}") from None
 
     @property
     def symbols(self) -> str:
@@ -73,11 +82,21 @@ class ModelProposer:
 
     def unreadable(self, demo: Demo) -> str | None:
         """Why the model cannot read the demonstration (too many distinct words or tokens for
-        its slots), or None when it can."""
+        its slots, a background past its variables, no program of the domain that fits the
+        decoder), or None when it can."""
+        from metarlm.neural.decode import ProgramConstraint
+
         words, tokens = episode_symbols(demo.examples, [demo.background])
+        room = demo.domain.settings["max_rules"] - len(demo.background or ())
         try:
-            abstraction_for(self.symbols, words, tokens, random.Random(0))
-        except ValueError as err:
+            view = abstraction_for(self.symbols, words, tokens, random.Random(0))
+            # the background must be writable in the model's ids (at most u4, x4, y4), and
+            # some program of the domain must fit the decoder under this view
+            encode_episode(demo.examples, view, demo.domain.algebra, demo.background)
+            if room > 0:
+                ProgramConstraint.for_abstraction(demo.domain, view, max_rules=room,
+                                                  max_len=MAX_PROGRAM_IDS)
+        except (ValueError, KeyError) as err:
             return str(err)
         return None
 

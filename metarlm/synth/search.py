@@ -335,18 +335,16 @@ def _alternatives(best: Candidate, others: Sequence[Candidate], demo: Demo,
 def explain_lines(program: Program, words: Sequence[str]) -> list[str]:
     """The derivation of one output as indented lines: which rule produced which part."""
     result, tree = derive(program, words)
+    if tree is None:
+        return [f"{' '.join(words)}  =>  {render(result)}"]
     lines: list[str] = []
-
-    def walk(step: Step, depth: int) -> None:
+    stack: list[tuple[Step, int]] = [(tree, 0)]
+    while stack:  # depth first, without recursion: a derivation is as deep as its input
+        step, depth = stack.pop()
         span = " ".join(words[step.start:step.end])
         rule = print_rule(program.rules[step.rule], program.algebra)
         lines.append(f"{'  ' * depth}{span}  =>  {render(Ok(step.value))}    [{rule}]")
-        for child in step.children:
-            walk(child, depth + 1)
-
-    if tree is None:
-        return [f"{' '.join(words)}  =>  {render(result)}"]
-    walk(tree, 0)
+        stack.extend((child, depth + 1) for child in reversed(step.children))
     return lines
 
 
