@@ -276,8 +276,9 @@ def train(ctx: typer.Context) -> None:
 
 @command()
 def info(
-    checkpoint: Annotated[Path | None, typer.Argument(
-        help="Checkpoint directory (default: the shipped one).", show_default=False)] = None,
+    checkpoint: Annotated[str | None, typer.Argument(
+        help="Checkpoint directory, or a shipped one by name: default (the policy), nometa, "
+             "nye (the whole-program sampler).", show_default=False)] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Say what a checkpoint is, how it was trained and how it validated."""

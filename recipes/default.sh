@@ -9,7 +9,7 @@
 # priors; from each episode, 4 states of its background plus a random subset of its rules,
 # and for 5% of the episodes 4 more of the states an unguided search visits on it
 # (on-policy); every state under a fresh random renaming of its words and tokens to slots
-# (meta-learning: the model must read every meaning off the state). 12,000 steps of 32
+# (meta-learning: the model must read every meaning off the state). 6,000 steps of 32
 # states, AdamW at 1e-3, 500 warm-up steps, cosine decay; validation every 1,000 steps on 64
 # held-out states: loss and the true rule's rank among 16 proposals (top-1, top-10).
 #
@@ -21,7 +21,7 @@
 set -euo pipefail
 
 OUT=${OUT:-runs/default}
-STEPS=${STEPS:-12000}
+STEPS=${STEPS:-6000}
 THREADS=${THREADS:-1}
 RESUME=${RESUME:-}
 EXTRA=${EXTRA:-}  # more training options (recipes/nometa.sh adds --symbols fixed)

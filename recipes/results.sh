@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The evaluation behind RESULTS.md: every suite, the four systems, the shipped checkpoints.
+# The evaluation behind RESULTS.md: every suite, the five systems, the shipped checkpoints.
 #
 #     bash recipes/results.sh          # from the repository root; about 11 minutes on 2 cores
 #
@@ -14,7 +14,7 @@ set -euo pipefail
 
 OUT=${OUT:-runs/results}
 WORKERS=${WORKERS:-2}
-SYSTEMS="--system meta --system nometa --system enum --system greedy"
+SYSTEMS="--system meta --system nometa --system enum --system nye --system greedy"
 PYTHON=${PYTHON:-python}
 
 "$PYTHON" -m metarlm eval --suite miniscan $SYSTEMS --seeds 3 --workers "$WORKERS" \

@@ -26,6 +26,7 @@ def test_train_then_info(tmp_path: Path) -> None:
     assert info["symbols"] == "fixed" and "--symbols fixed" in info["command"]
     assert info["command"].startswith("metarlm train --grammar miniscan")
     assert info["sha256"] == checkpoint_sha256(out) and len(info["sha256"]) == 64
+    assert info["task"] == "policy" and "nometa" in info["role"]
     shown = runner.invoke(cli.app, ["info", str(out), "--json"])
     assert shown.exit_code == 0 and json.loads(shown.stdout)["steps"] == 3
 
@@ -39,3 +40,12 @@ def test_train_rejects_an_unknown_symbol_mode(tmp_path: Path) -> None:
 def test_info_on_a_non_checkpoint(tmp_path: Path) -> None:
     result = runner.invoke(cli.app, ["info", str(tmp_path)])
     assert result.exit_code == 2 and "not a metarlm checkpoint" in result.stderr
+
+
+def test_info_knows_the_shipped_checkpoints_by_name() -> None:
+    for name, words in (("default", "meta-trained"), ("nometa", "nometa"),
+                        ("nye", "whole-program")):
+        shown = runner.invoke(cli.app, ["info", name, "--json"])
+        assert shown.exit_code == 0, shown.output
+        record = json.loads(shown.stdout)
+        assert words in record["role"] and record["validation"]

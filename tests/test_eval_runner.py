@@ -33,7 +33,8 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                     ffn=32, max_positions=512), seed=0)
     with torch.no_grad():  # untrained weights would otherwise write the longest programs
         model.final_logits_bias[0, EOS] = 8.0
-    return save_checkpoint(model, tmp_path_factory.mktemp("tiny"), {"note": "test"})
+    return save_checkpoint(model, tmp_path_factory.mktemp("tiny"),
+                           {"note": "test", "task": "policy"})
 
 
 def assert_outputs(out: Path) -> dict[str, Any]:
@@ -121,8 +122,9 @@ def test_cli_bad_arguments_are_one_line_errors(tmp_path: Path, args: list[str],
 
 def test_report_names_checkpoints_without_machine_paths(tmp_path: Path) -> None:
     from metarlm.eval.report import _where
-    from metarlm.neural.propose import default_checkpoint
+    from metarlm.neural.checkpoint_info import SHIPPED, SHIPPED_NYE
 
-    assert _where(str(default_checkpoint().resolve())) == "metarlm/checkpoints/default"
+    assert _where(str(SHIPPED.resolve())) == "metarlm/checkpoints/default"
+    assert _where(str(SHIPPED_NYE.resolve())) == "metarlm/checkpoints/nye"
     assert _where(None) == "–"
     assert _where(str(tmp_path / "ck")) in (str(tmp_path / "ck"), "ck")

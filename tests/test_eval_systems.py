@@ -34,7 +34,7 @@ def test_resolution_and_availability(tmp_path: Path) -> None:
     assert meta.available and meta.sha256 == checkpoint_sha256(ck)
     assert not nometa.available and "no checkpoint" in nometa.reason
     assert resolve_systems(["nometa"])[0].checkpoint == str(SHIPPED_NOMETA.resolve())
-    assert greedy.switches == {"use_model": True, "greedy": True, "use_enumeration": False}
+    assert greedy.switches == {"use_model": True, "greedy": True}
     missing = resolve_systems(["meta"], checkpoint=tmp_path / "absent")[0]
     assert not missing.available and "no checkpoint" in missing.reason
     with pytest.raises(EvalError, match="unknown system"):

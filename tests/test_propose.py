@@ -81,9 +81,10 @@ def test_background_is_spliced_after_bos() -> None:
 
 
 def test_synthesize_with_a_model_falls_back_to_enumeration(checkpoint: Path) -> None:
-    result = synthesize(demo_with_background(), SearchConfig(checkpoint=str(checkpoint),
-                                                             samples=16, batch=16))
-    assert result.consistent and result.tried and result.tried[0].startswith("model:")
+    result = synthesize(demo_with_background(), SearchConfig(
+        sampler=True, sampler_checkpoint=str(checkpoint), use_model=False, samples=16, batch=16))
+    assert result.consistent and result.tried
+    assert result.tried[0].startswith("whole-program sampler:")
     assert [q.output for q in result.queries] == [("GREEN",)]
 
 
@@ -94,5 +95,6 @@ def test_more_words_than_slots_skips_the_model(checkpoint: Path) -> None:
     demo = parse_demo({"domain": "rules", "examples": [{"input": w, "output": w.upper()}
                                                        for w in words]})
     assert "slots" in (ModelProposer.load(checkpoint).unreadable(demo) or "")
-    result = synthesize(demo, SearchConfig(checkpoint=str(checkpoint), samples=16, batch=16))
-    assert result.consistent and result.tried[0].startswith("model: skipped")
+    result = synthesize(demo, SearchConfig(sampler=True, sampler_checkpoint=str(checkpoint),
+                                           use_model=False, samples=16, batch=16))
+    assert result.consistent and result.tried[0].startswith("whole-program sampler: skipped")

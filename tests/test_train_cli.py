@@ -35,7 +35,7 @@ def test_training_on_a_user_grammar_validates_and_writes_a_checkpoint(
         lights_checkpoint: Path) -> None:
     log = json.loads((lights_checkpoint / "log.json").read_text(encoding="utf-8"))
     assert [v["step"] for v in log["valid"]] == [3]  # the last step validates
-    assert {"loss", "solve@3"} <= set(log["valid"][0])
+    assert {"loss", "top1", "top10"} <= set(log["valid"][0])
     meta = json.loads((lights_checkpoint / "metarlm.json").read_text(encoding="utf-8"))
     assert meta["steps"] == 3 and meta["grammars"] == [str(LIGHTS / "lights.lark")]
 
@@ -45,9 +45,9 @@ def test_synthesis_with_the_trained_checkpoint(lights_checkpoint: Path) -> None:
                                            str(lights_checkpoint), "--json", "--timeout", "20"])
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
-    assert record["consistent"] and record["accuracy"] == 1.0
+    assert record["consistent"]
     tried = " ".join(record["tried"])
-    assert "model" in tried and "skipped" not in tried  # the trained model did propose
+    assert "search (guided by the policy)" in tried  # the trained policy did guide the search
 
 
 def test_the_recorded_command_is_the_run(lights_checkpoint: Path) -> None:

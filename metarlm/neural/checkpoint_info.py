@@ -27,9 +27,31 @@ def checkpoint_sha256(directory: str | Path) -> str:
     return digest.hexdigest()
 
 
+SHIPPED_BY_NAME = {"default": SHIPPED, "nometa": SHIPPED_NOMETA, "nye": SHIPPED_NYE}
+
+
+def role(task: str, symbols: str) -> str:
+    """What a checkpoint does in synthesis, in words."""
+    if task == "policy":
+        how = ("meta-trained: fresh symbols every episode" if symbols == "episode"
+               else "fixed symbols, no meta-learning (nometa)")
+        return f"policy: proposes and scores the search's next rule ({how})"
+    return "whole-program sampler: programs sampled, then checked (Nye et al.)"
+
+
+def resolve(checkpoint: str | Path | None) -> Path:
+    """A checkpoint directory: a path, a shipped name (default, nometa, nye), or the default."""
+    if checkpoint is None:
+        return SHIPPED
+    if str(checkpoint) in SHIPPED_BY_NAME and not os.path.isdir(checkpoint):
+        return SHIPPED_BY_NAME[str(checkpoint)]
+    return Path(checkpoint)
+
+
 def describe(checkpoint: str | Path | None = None) -> dict[str, Any]:
-    """A JSON-safe summary of a checkpoint directory (MetarlmError if it is not one)."""
-    directory = Path(checkpoint) if checkpoint is not None else SHIPPED
+    """A JSON-safe summary of a checkpoint directory or shipped name (MetarlmError if it is
+    not one)."""
+    directory = resolve(checkpoint)
     meta_path = directory / "metarlm.json"
     # os.path.isfile, unlike Path.is_file, is False for names too long or with a NUL byte
     if not (os.path.isfile(meta_path) and os.path.isfile(directory / "model.safetensors")):
@@ -42,8 +64,10 @@ def describe(checkpoint: str | Path | None = None) -> dict[str, Any]:
     if not isinstance(meta, dict):
         raise MetarlmError(f"{meta_path}: unreadable: not a JSON object")
     size = sum(p.stat().st_size for p in directory.iterdir() if p.is_file())
+    task, symbols = meta.get("task", "program"), meta.get("symbols", "episode")
     return {
         "checkpoint": str(directory),
+        "role": role(str(task), str(symbols)),
         "sha256": checkpoint_sha256(directory),
         "size_bytes": size,
         "parameters": meta.get("parameters"),
@@ -52,8 +76,8 @@ def describe(checkpoint: str | Path | None = None) -> dict[str, Any]:
         "priors": meta.get("priors"),
         "steps": meta.get("steps"),
         "seed": meta.get("seed"),
-        "symbols": meta.get("symbols", "episode"),
-        "task": meta.get("task", "program"),
+        "symbols": symbols,
+        "task": task,
         "training_seconds": meta.get("seconds"),
         "command": meta.get("command"),
         "written": meta.get("written"),

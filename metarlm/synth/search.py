@@ -182,9 +182,16 @@ def synthesize(demo: Demo, config: SearchConfig | None = None, **overrides: Any)
         before = budget.candidates
         more, stopped = _search(demo, budget, cfg, guide)
         found += more
-        how = "guided by the policy" if guide is not None and guide.available else "unguided"
+        how = ("guided by the policy" if budget.model_calls
+               else "unguided: the policy was still loading" if guide is not None
+               else "unguided")
         tried.append(f"search ({how}): {budget.candidates - before} candidate programs checked")
+    if guide is not None and (len(found) > 1 or guide.error is not None):
+        # the ranking needs the policy: wait for the load the search has overlapped (a
+        # checkpoint that cannot be loaded is an error, never a silently unguided run)
+        guide.wait(budget.remaining())
     if found and guide is not None and guide.available:
+        tried.append(f"ranked by the policy: {len(found)} consistent programs")
         policy = guide.policy
         found = [replace(c, logprob=policy.decomposition_logprob(c.program, demo.background,
                                                                  demo.examples))
@@ -207,14 +214,15 @@ def _guide(demo: Demo, cfg: SearchConfig) -> Any:
 def _sampled(demo: Demo, cfg: SearchConfig, budget: Budget, found: list[Candidate],
              tried: list[str]) -> Any:
     """Nye et al.'s method: whole programs sampled from a model and checked, within a share
-    of the budget; the consistent ones join ``found``. Returns the sampler."""
+    of the budget; the consistent ones join ``found``. Returns the sampler (None if it
+    cannot read the demonstration)."""
     from metarlm.neural.propose import ModelProposer
 
     proposer = ModelProposer.load(cfg.sampler_checkpoint)
     why = proposer.unreadable(demo)
     if why is not None:  # e.g. 49 distinct words for 48 slots
         tried.append(f"whole-program sampler: skipped ({why})")
-        return proposer
+        return None  # nor can it score the search's programs
     share = Budget(max_candidates=int(cfg.budget * cfg.model_share),
                    seconds=min(cfg.timeout * cfg.model_share, budget.remaining()))
     found += proposer.propose(demo, cfg, share)
@@ -244,6 +252,8 @@ def searcher(demo: Demo, budget: Budget, settings: SearchSettings | None = None,
 def _search(demo: Demo, budget: Budget, cfg: SearchConfig,
             guide: Any = None) -> tuple[list[Candidate], str]:
     """Consistent programs from the search core, and why it ended."""
+    if guide is not None and guide.greedy:  # greedy is the policy alone: it must be there
+        guide.wait(budget.remaining())
     search = searcher(demo, budget, guide=guide)
     out: list[Candidate] = []
     for program in search.run():

@@ -10,6 +10,7 @@ forward pass counts in the budget's ``model_calls``.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -51,7 +52,7 @@ class PolicyGuide(Generator):
         from metarlm.neural.policy import Policy
 
         path = Path(checkpoint) if checkpoint is not None else SHIPPED
-        if not (path / "config.json").is_file():
+        if not os.path.isfile(path / "config.json"):  # False, not OSError, for a long name
             raise MetarlmError(f"no model checkpoint at {path}; train one with `metarlm "
                                "train` or search without a model (--no-model)")
         guide = cls(None, domain, samples, seed=seed, greedy=greedy)
@@ -59,8 +60,10 @@ class PolicyGuide(Generator):
         def load() -> None:
             try:
                 guide.policy = Policy.load(path)
-            except Exception as err:  # noqa: BLE001 (reported by wait(), never lost)
+            except MetarlmError as err:  # reported by wait(), never lost
                 guide.error = err
+            except Exception as err:  # noqa: BLE001 (a corrupt checkpoint)
+                guide.error = MetarlmError(f"cannot load the policy at {path}: {err}")
             finally:
                 guide._ready.set()
 
