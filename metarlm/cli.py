@@ -8,9 +8,12 @@ commands never pay for torch or transformers; a new command is one more ``@comma
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
-from collections.abc import Callable, Sequence
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -297,6 +300,30 @@ def info(
             typer.echo(f"{key}: {value}")
 
 
+STATUS_EVERY = 0.1  # seconds between updates of the live status
+
+
+@contextlib.contextmanager
+def live_status(wanted: bool) -> Iterator[Callable[[Any, int], None] | None]:
+    """A live line on stderr while the search runs, when stderr is a terminal and the report
+    is for a person; yields the search's progress callback (None when silent)."""
+    if not (wanted and sys.stderr.isatty()):
+        yield None
+        return
+    from rich.console import Console
+
+    shown = [0.0]
+    with Console(stderr=True).status("searching…") as status:
+        def update(budget: Any, found: int) -> None:
+            now = time.monotonic()
+            if now - shown[0] >= STATUS_EVERY:
+                shown[0] = now
+                status.update(f"searching: {budget.candidates:,} candidates, "
+                              f"{budget.z3_calls:,} Z3 calls, {budget.model_calls:,} model "
+                              f"calls, {found} consistent, {budget.elapsed():.1f} s")
+        yield update
+
+
 synth_app = typer.Typer(name="synth", add_completion=False, pretty_exceptions_enable=False,
                         help="Synthesize a rule program from a demonstration.")
 
@@ -323,7 +350,8 @@ def synth(
     dem = load_demo(demo)
     config = SearchConfig(budget=budget, timeout=timeout, seed=seed, use_model=not no_model,
                           checkpoint=checkpoint)
-    result = synthesize(dem, config)
+    with live_status(not as_json) as progress:
+        result = synthesize(dem, config, progress=progress)
     lines: list[str] = []
     if explain and result.program is not None:
         words = dem.queries[0].input if dem.queries else dem.examples[0].input

@@ -250,3 +250,18 @@ def test_check_fills_holes(tmp_path: Path) -> None:
                                 "examples": [{"input": "dax twice", "output": "RED BLUE"}]}))
     code, out, _ = invoke("check", prog, "--demo", demo)
     assert code == 1 and "no assignment of the holes" in out
+
+
+def test_live_status_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from metarlm.types import Budget
+
+    with cli.live_status(True) as progress:  # pytest's stderr is no terminal
+        assert progress is None
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    with cli.live_status(False) as progress:  # --json: silent
+        assert progress is None
+    with cli.live_status(True) as progress:
+        assert progress is not None
+        budget = Budget(seconds=5)
+        budget.candidates = 1234
+        progress(budget, 2)  # updates the line without raising

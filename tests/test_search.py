@@ -142,3 +142,38 @@ def test_the_result_says_what_ended_the_search() -> None:
     record = done.to_json()
     assert record["stopped"] == done.stopped
     assert set(record["costs"]) == {"candidates", "z3_calls", "model_calls"}
+
+
+def hard_demo_file(tmp_path: Path) -> Path:
+    """12 random commands of SCAN's length split: more than a second of search."""
+    import random
+
+    from metarlm.data import load_scan
+
+    pairs = random.Random(0).sample(load_scan("length_train"), 12)
+    path = tmp_path / "hard.json"
+    path.write_text(json.dumps({"domain": "scan", "examples": [
+        {"input": c, "output": a} for c, a in pairs]}), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("model", [False, True])
+def test_timeout_one_second_is_kept_through_the_command_line(tmp_path: Path,
+                                                             model: bool) -> None:
+    # The promise: at most 10% over --timeout from the start of the search, the policy's load
+    # and calls included (the process's own start-up is not the search's).
+    args = [*SYNTH, "--demo", str(hard_demo_file(tmp_path)), "--timeout", "1", "--json"]
+    done = subprocess.run(args + ([] if model else ["--no-model"]), capture_output=True,
+                          text=True, timeout=300)
+    record = json.loads(done.stdout)
+    assert done.returncode in (0, 1), done.stderr
+    assert record["seconds"] <= 1.1, record["seconds"]
+
+
+def test_progress_is_told_every_state_the_search_grows() -> None:
+    seen: list[tuple[int, int]] = []
+    result = synthesize(parse_demo(load_miniscan()), NO_MODEL,
+                        progress=lambda budget, found: seen.append((budget.candidates, found)))
+    assert result.consistent and len(seen) > 1
+    assert [c for c, _ in seen] == sorted(c for c, _ in seen)  # candidates only grow
+    assert seen[-1][0] <= result.candidates

@@ -22,7 +22,7 @@ same seed gives the same result.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -164,10 +164,14 @@ def _alternative_json(alt: Alternative) -> dict[str, Any]:
             **_result_json(parsed(alt.chosen_output), "chosen_output", "chosen_failure")}
 
 
-def synthesize(demo: Demo, config: SearchConfig | None = None, **overrides: Any) -> SynthesisResult:
+def synthesize(demo: Demo, config: SearchConfig | None = None, *,
+               progress: Callable[[Budget, int], None] | None = None,
+               **overrides: Any) -> SynthesisResult:
     """Find a program consistent with the demonstration within budget (see module docs).
 
     One budget covers the whole run: ``timeout`` seconds from the call, model included.
+    ``progress``, if given, is told the budget and the consistent programs found so far at
+    every state the search grows (a live status; it must be quick).
     """
     cfg = config or SearchConfig()
     if overrides:
@@ -180,7 +184,7 @@ def synthesize(demo: Demo, config: SearchConfig | None = None, **overrides: Any)
     sampler = _sampled(demo, cfg, budget, found, tried) if cfg.sampler else None
     if not found and cfg.use_enumeration and not budget.exhausted():
         before = budget.candidates
-        more, stopped = _search(demo, budget, cfg, guide)
+        more, stopped = _search(demo, budget, cfg, guide, progress)
         found += more
         how = ("guided by the policy" if budget.model_calls
                else "unguided: the policy was still loading" if guide is not None
@@ -249,13 +253,16 @@ def searcher(demo: Demo, budget: Budget, settings: SearchSettings | None = None,
                   guide=guide, generators=[] if guide is not None and guide.greedy else None)
 
 
-def _search(demo: Demo, budget: Budget, cfg: SearchConfig,
-            guide: Any = None) -> tuple[list[Candidate], str]:
+def _search(demo: Demo, budget: Budget, cfg: SearchConfig, guide: Any = None,
+            progress: Callable[[Budget, int], None] | None = None
+            ) -> tuple[list[Candidate], str]:
     """Consistent programs from the search core, and why it ended."""
     if guide is not None and guide.greedy:  # greedy is the policy alone: it must be there
         guide.wait(budget.remaining())
     search = searcher(demo, budget, guide=guide)
     out: list[Candidate] = []
+    if progress is not None:
+        search.observer = lambda _learned: progress(budget, len(out))
     for program in search.run():
         learned = program.rules[len(demo.background or ()):]
         out.append(Candidate(program, None, "decomposition", budget.candidates,
