@@ -130,6 +130,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     from metarlm.types import SearchConfig
 
     task = job["task"]
+    _warm(job["config"])
     started = time.perf_counter()
     base = {"suite": task["suite"], "task": task["name"], "seed": task["seed"],
             "system": job["system"], "shots": task["shots"],
@@ -150,6 +151,23 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             "program": None if result.learned is None else str(result.learned),
             "mistakes": _mistakes(result.queries), "error": None,
             "wall": time.perf_counter() - started}
+
+
+def _warm(config: dict[str, Any]) -> None:
+    """Load a run's models before it is timed, as the kernels are: a worker loads each once
+    (cached), and the evaluation compares searches, not library imports. What fails here
+    fails again inside the run, where it is recorded."""
+    try:
+        if config.get("use_model", True):
+            from metarlm.neural.policy import Policy
+
+            Policy.load(config.get("checkpoint") or SHIPPED)
+        if config.get("sampler"):
+            from metarlm.neural.propose import ModelProposer
+
+            ModelProposer.load(config.get("sampler_checkpoint"))
+    except Exception:  # noqa: BLE001, S110 (recorded by the timed run itself)
+        pass
 
 
 def score(correct: Sequence[bool], task: dict[str, Any]) -> dict[str, Any]:

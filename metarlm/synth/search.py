@@ -194,7 +194,7 @@ def synthesize(demo: Demo, config: SearchConfig | None = None, *,
         # the ranking needs the policy: wait for the load the search has overlapped (a
         # checkpoint that cannot be loaded is an error, never a silently unguided run)
         guide.wait(budget.remaining())
-    if found and guide is not None and guide.available:
+    if found and guide is not None and guide.available and budget.remaining() > 0:
         tried.append(f"ranked by the policy: {len(found)} consistent programs")
         policy = guide.policy
         found = [replace(c, logprob=policy.decomposition_logprob(c.program, demo.background,
