@@ -324,3 +324,18 @@ def test_the_result_names_where_each_learned_rule_came_from() -> None:
     result = synthesize(load_demo("examples/scan/oneshot.json"), use_model=False)
     assert dict(result.origin)["jump -> I_JUMP"] == "abduced with Z3 from “jump around left twice”"
     assert dict(result.origin)["walk -> I_WALK"] == "background"
+
+
+def test_the_generators_score_weighs_in_at_two_symbols_a_nat() -> None:
+    from metarlm.synth.ranking import rank
+
+    examples = _scan_examples("walk", "run")
+    enum = Search(examples, None, "seq", Budget(seconds=10))
+    state = enum._check([tuple(one_word_rules(enum.ctx))])[0]
+    likely = State(state.learned, state.outcome, score=-1.0)
+    unlikely = State(state.learned, state.outcome, score=-5.0)
+    # the same rules and outcome: only the score differs, and the likelier state ranks first
+    assert enum._rank(likely) < enum._rank(unlikely)
+    a, b = rank(likely, enum.ctx), rank(unlikely, enum.ctx)
+    assert a[0] == b[0] and b[1] - a[1] == 8  # 4 nats apart, DL_WEIGHT = 0.5 nats a symbol
+    assert a[2:] == b[2:]

@@ -437,3 +437,24 @@ def test_solve_meets_the_system_and_is_complete_on_small_domains(
             assert all(SMALL[0] <= v <= SMALL[1] for v in values.values())  # type: ignore[operator]
         assert reproduces(plug(sketch, values), examples)  # run concretely, here
     assert (found.status == "sat") == (brute_force(sketch, examples) is not None)
+
+
+def test_solve_keeps_both_ends_of_the_integer_range() -> None:
+    # Two unknowns in one equation go to Z3; the range is closed at both ends, so the
+    # fillings at its bounds count (listed by hand: a + b = 4 with 1 <= a, b <= 3).
+    sketch = parse_program("a -> ? + ?", "numbers")
+    system = hole_constraints(sketch, [ex("a", 4)])
+    assert isinstance(system, HoleSystem)
+    found = solve(system, limit=10, int_range=(1, 3))
+    assert found.status == "sat"
+    assert sorted(found.assignments) == [((0, 1), (1, 3)), ((0, 2), (1, 2)), ((0, 3), (1, 1))]
+    filled = fill_all(sketch, [ex("a", 4)], limit=10, int_range=(1, 3))
+    assert sorted(str(p) for p in filled) == ["a -> 1 + 3", "a -> 2 + 2", "a -> 3 + 1"]
+    only = solve(system, limit=10, int_range=(2, 2))  # the range a single point
+    assert only == Solutions("sat", (((0, 2), (1, 2)),))
+    # a hole no example uses ranges over the same closed range, nothing outside it
+    free = hole_constraints(parse_program("a -> ? + ?\nb -> ?", "numbers"), [ex("a", 4)])
+    assert isinstance(free, HoleSystem)
+    every = solve(free, limit=20, int_range=(1, 3))
+    assert sorted(every.assignments) == [((0, a), (1, 4 - a), (2, b))
+                                         for a in (1, 2, 3) for b in (1, 2, 3)]
