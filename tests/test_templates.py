@@ -57,3 +57,41 @@ def test_a_head_or_tail_word_and_the_rest() -> None:
     assert (Var("u", 1), Var("u", 2)) not in three  # two single words only fit two words
     assert {(u1, x1), (Var("u", 1), Var("u", 2))} <= set(lhs_templates(["venti", "uno"]))
 
+
+
+def all_segmentations(output: tuple[str, ...], pieces: list[tuple[object, tuple[str, ...]]],
+                      longest: int) -> list[tuple[object, ...]]:
+    """Every segmentation of ``output`` into pieces and tokens, in the generator's order, by
+    plain exhaustive recursion (the oracle: no pruning)."""
+    if not output:
+        return [()]
+    if longest == 0:
+        return []
+    out: list[tuple[object, ...]] = []
+    for item, val in pieces:
+        if output[:len(val)] == val:
+            out += [(item, *rest) for rest in all_segmentations(output[len(val):], pieces,
+                                                                longest - 1)]
+    out += [(Token(output[0]), *rest) for rest in all_segmentations(output[1:], pieces,
+                                                                    longest - 1)]
+    return out
+
+
+@given(st.lists(st.sampled_from("AB"), max_size=8), st.lists(st.sampled_from("AB"), max_size=3),
+       st.integers(1, 30), st.integers(1, 9))
+@settings(max_examples=150, deadline=None)
+def test_segmentations_are_the_first_of_every_segmentation(
+        output: list[str], value: list[str], most: int, longest: int) -> None:
+    x1 = Var("x", 1)
+    values = {x1: tuple(value)} if value else {}
+    pieces = [(Call(x1), tuple(value))] if value else []
+    expected = all_segmentations(tuple(output), pieces, longest)[:most]
+    assert list(segmentations(tuple(output), values, {}, most, longest)) == expected
+
+
+def test_a_long_output_no_short_segmentation_covers_ends_at_once() -> None:
+    # 48 tokens, pieces of at most two: no right side of at most 12 items exists, and the
+    # walk must see that without trying the branches (it used to try them all)
+    x1, y1, u1 = Var("x", 1), Var("y", 1), Var("u", 1)
+    values = {x1: ("A",), y1: ("B",), u1: ("A", "B")}
+    assert list(segmentations(tuple("AB" * 24), values, {}, 24, 12)) == []

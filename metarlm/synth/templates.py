@@ -141,10 +141,17 @@ def segmentations(output: tuple[str, ...], values: dict[Var, tuple[str, ...]],
     found = 0
     pieces = [(Call(v), val) for v, val in values.items() if val]
     pieces += [(Copy(v), ws) for v, ws in words.items() if ws and ws not in values.values()]
+    # need[pos]: the fewest items that cover output[pos:]. A branch that cannot end within
+    # `longest` items is cut at once, so the walk never explores the exponentially many dead
+    # ends of a long output (the same right-hand sides, in the same order).
+    need = [0] * (len(output) + 1)
+    for pos in range(len(output) - 1, -1, -1):
+        need[pos] = 1 + min([need[pos + 1]] + [need[pos + len(val)] for _, val in pieces
+                                                if output[pos:pos + len(val)] == val])
 
     def go(pos: int, acc: tuple[RhsItem, ...]) -> Iterator[tuple[RhsItem, ...]]:
         nonlocal found
-        if found >= most or len(acc) > longest:
+        if found >= most or len(acc) + need[pos] > longest:
             return
         if pos == len(output):
             found += 1
