@@ -186,14 +186,12 @@ def synthesize(demo: Demo, config: SearchConfig | None = None, *,
         before = budget.candidates
         more, stopped = _search(demo, budget, cfg, guide, progress)
         found += more
-        how = ("guided by the policy" if budget.model_calls
-               else "unguided: the policy was still loading" if guide is not None
-               else "unguided")
+        how = ("guided by the policy" if guide is not None and guide.available
+               else "unguided: the policy did not load within the time limit"
+               if guide is not None else "unguided")
         tried.append(f"search ({how}): {budget.candidates - before} candidate programs checked")
-    if guide is not None and (len(found) > 1 or guide.error is not None):
-        # the ranking needs the policy: wait for the load the search has overlapped (a
-        # checkpoint that cannot be loaded is an error, never a silently unguided run)
-        guide.wait(budget.remaining())
+    if guide is not None and guide.error is not None:
+        guide.wait(0)  # a checkpoint that cannot load is an error, never an unguided run
     if found and guide is not None and guide.available and budget.remaining() > 0:
         tried.append(f"ranked by the policy: {len(found)} consistent programs")
         policy = guide.policy
@@ -257,7 +255,13 @@ def _search(demo: Demo, budget: Budget, cfg: SearchConfig, guide: Any = None,
             progress: Callable[[Budget, int], None] | None = None
             ) -> tuple[list[Candidate], str]:
     """Consistent programs from the search core, and why it ended."""
-    if guide is not None and guide.greedy:  # greedy is the policy alone: it must be there
+    if guide is not None:
+        # The kernels load while the policy does; then the search waits for the policy, so
+        # that what it does never depends on how fast a machine loads torch (same seed, same
+        # result), at the price of the load time, which the budget counts.
+        from metarlm.exec.compile import kernels
+
+        kernels()
         guide.wait(budget.remaining())
     search = searcher(demo, budget, guide=guide)
     out: list[Candidate] = []
