@@ -90,7 +90,9 @@ def test_model_baselines_and_parallel_workers_agree(tmp_path: Path,
                                **{**common, "seeds": 1, "budgets": TINY_BUDGETS}))
     assert {r["system"] for r in base["runs"]} == {"greedy", "nometa"}
     greedy = [r for r in base["runs"] if r["system"] == "greedy"]
-    assert all(r["candidates"] <= 1 and r["error"] is None for r in greedy)
+    # greedy: the policy alone, one rule per step, so few candidates and some model calls
+    assert all(r["error"] is None and r["model_calls"] >= 1 for r in greedy), greedy
+    assert all(r["candidates"] <= 64 for r in greedy), [r["candidates"] for r in greedy]
 
 
 def test_cli_writes_the_table_and_notes_unavailable_systems(tmp_path: Path) -> None:

@@ -47,6 +47,7 @@ from metarlm.types import Budget, SearchSettings, size
 
 EXHAUSTED = "search space exhausted up to {} rules"
 BEAMS_SPENT = "every beam spent after finding consistent programs"
+BEAMS_ONLY = "every beam spent (no reserve, no systematic lane: greedy)"
 
 
 class Search:
@@ -77,6 +78,7 @@ class Search:
         # only when asked: it is the search's way on when the beams find nothing.
         self.persist = persist
         self.observer = observer  # told every state the search grows (training traces)
+        self.beams_only = False  # stop when the beams are spent (the greedy baseline)
         # The policy (``generators.policy.PolicyGuide``): it proposes rules, scores every
         # move, and the expansion checks moves best scored first, stopping early.
         self.guide = guide
@@ -121,6 +123,9 @@ class Search:
                 return
         if found and not self.persist:
             self.stopped = BEAMS_SPENT
+            return
+        if self.beams_only:
+            self.stopped = BEAMS_ONLY
             return
         self.seen.clear()
         yield from self._best_first()

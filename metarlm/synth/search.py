@@ -246,9 +246,12 @@ def searcher(demo: Demo, budget: Budget, settings: SearchSettings | None = None,
         base = replace(base, **demo.domain.search)
     if guide is not None and guide.greedy:  # one rule a step, the policy's first: no search
         base = replace(base, beam=1, guided_keep=1)
-    return Search(demo.examples, demo.background, demo.domain.algebra, budget, base,
-                  demo.domain.var_kinds, plugins, max_rules=demo.domain.settings["max_rules"],
-                  guide=guide, generators=[] if guide is not None and guide.greedy else None)
+    greedy = guide is not None and guide.greedy
+    search = Search(demo.examples, demo.background, demo.domain.algebra, budget, base,
+                    demo.domain.var_kinds, plugins, max_rules=demo.domain.settings["max_rules"],
+                    guide=guide, generators=[] if greedy else None)
+    search.beams_only = greedy
+    return search
 
 
 def _search(demo: Demo, budget: Budget, cfg: SearchConfig, guide: Any = None,
