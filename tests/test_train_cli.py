@@ -91,8 +91,11 @@ def test_bad_options_and_grammars_are_one_line_errors(tmp_path: Path) -> None:
     assert "unrecognized arguments: --stpes" in typo.output
 
 
-@pytest.mark.parametrize("name", ["default", "nometa"])
-def test_the_shipped_checkpoints_record_the_commands_of_their_configs(name: str) -> None:
+@pytest.mark.parametrize(("name", "module"), [("default", "metarlm.neural.train"),
+                                              ("nometa", "metarlm.neural.train"),
+                                              ("nye", "metarlm.train")])
+def test_the_shipped_checkpoints_record_the_commands_of_their_configs(name: str,
+                                                                      module: str) -> None:
     from metarlm.neural.checkpoint_info import CHECKPOINTS
     from metarlm.neural.train_options import resolved_warmup
 
@@ -100,7 +103,7 @@ def test_the_shipped_checkpoints_record_the_commands_of_their_configs(name: str)
         data = json.loads((CHECKPOINTS / name / record).read_text(encoding="utf-8"))
         config = data.get("train_config") or data["config"]
         words = shlex.split(config["command"])
-        assert words[:3] == ["python", "-m", "metarlm.train"]  # the module's name back then
+        assert words[:3] == ["python", "-m", module]  # nye: the module's name back then
         again = vars(parser("metarlm train").parse_args(words[3:]))
         assert resolved_warmup(again["warmup"], again["steps"]) == config["warmup"]
         for key in ("steps", "batch_size", "seed", "lr", "threads", "workers", "valid_every",

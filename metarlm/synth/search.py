@@ -266,6 +266,8 @@ def _search(demo: Demo, budget: Budget, cfg: SearchConfig, guide: Any = None,
 
         kernels()
         guide.wait(budget.remaining())
+        if budget.exhausted():  # the load took the whole time limit
+            return [], budget.reason() or "time limit"
     search = searcher(demo, budget, guide=guide)
     out: list[Candidate] = []
     if progress is not None:
