@@ -117,3 +117,14 @@ def test_kernels_import_no_python_objects_beyond_numpy_numba_and_layout() -> Non
             used = imports(path, name, set(mods))
             assert used <= {"metarlm.kernels.layout", "metarlm.kernels.machine",
                             "metarlm.neural.tokens"}, (name, used)
+
+
+def test_the_build_lists_every_subpackage() -> None:
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+                 ["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts)
+             for p in (ROOT / "metarlm").rglob("__init__.py") if "checkpoints" not in p.parts}
+    found = {f for f in found if f not in ("metarlm.grammar", "metarlm.kernels")}
+    assert found <= listed, sorted(found - listed)  # a missing one is absent from the wheel
