@@ -176,6 +176,7 @@ def synthesize(demo: Demo, config: SearchConfig | None = None, *,
     cfg = config or SearchConfig()
     if overrides:
         cfg = SearchConfig(**{**cfg.__dict__, **overrides})
+    _warm_kernels(demo)
     budget = Budget(max_candidates=cfg.budget, seconds=cfg.timeout)
     found: list[Candidate] = []
     tried: list[str] = []
@@ -203,6 +204,15 @@ def synthesize(demo: Demo, config: SearchConfig | None = None, *,
         found = [replace(c, logprob=sampler.logprob(demo, c.program)) if c.logprob is None
                  else c for c in found]
     return _result(demo, cfg, found, budget, tried, stopped or budget.reason())
+
+
+def _warm_kernels(demo: Demo) -> None:
+    """Load (the first time after an install: compile) the kernels the search calls first,
+    before the time limit starts: a one-time start-up, not part of any search."""
+    from metarlm.exec.incremental import DemoChecker
+
+    background = demo.background or Program((), demo.domain.algebra)
+    DemoChecker(demo.examples[:1], background).check([()])
 
 
 def _guide(demo: Demo, cfg: SearchConfig) -> Any:
