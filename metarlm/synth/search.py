@@ -35,6 +35,7 @@ from metarlm.synth.plugins import load_plugins
 from metarlm.types import Budget, Candidate, SearchConfig, SearchSettings
 
 ENOUGH = "enough consistent programs to rank"
+WARM_UP_CANDIDATES = 200  # a first run's untimed search, which compiles the kernels it calls
 
 
 @dataclass(frozen=True)
@@ -209,10 +210,15 @@ def synthesize(demo: Demo, config: SearchConfig | None = None, *,
 def _warm_kernels(demo: Demo) -> None:
     """Load (the first time after an install: compile) the kernels the search calls first,
     before the time limit starts: a one-time start-up, not part of any search."""
+    from metarlm.exec.compile import cold_cache, kernels
     from metarlm.exec.incremental import DemoChecker
 
+    cold = cold_cache(kernels()[1])
     background = demo.background or Program((), demo.domain.algebra)
     DemoChecker(demo.examples[:1], background).check([()])
+    if cold:  # compiled code is made as it is first called: call what a search calls
+        for _ in searcher(demo, Budget(max_candidates=WARM_UP_CANDIDATES, seconds=3600)).run():
+            break
 
 
 def _guide(demo: Demo, cfg: SearchConfig) -> Any:
