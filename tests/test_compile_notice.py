@@ -44,6 +44,7 @@ def test_cold_cache_means_no_entry_point_has_a_current_index(tmp_path: Path) -> 
 def test_kernels_say_when_they_are_about_to_compile(cold: bool, monkeypatch: pytest.MonkeyPatch,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(C, "cold_cache", lambda batch: cold)
+    monkeypatch.setattr(C, "stale_kernels", lambda modules: [])  # nothing else to recompile
     C.kernels.__wrapped__()
     err = capsys.readouterr().err
     assert (err == C.COMPILE_NOTICE + "\n") is cold and (err == "") is not cold
@@ -60,3 +61,12 @@ def test_the_real_entry_points_have_the_index_files_looked_for() -> None:
     for name in C._ENTRY_POINTS:  # Numba's private layout, as cold_cache reads it
         assert Path(getattr(batch, name)._cache._cache_file._index_path).is_file()
     assert not C.cold_cache(batch)
+
+
+def test_kernels_say_so_when_stale_code_is_dropped(monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(C, "cold_cache", lambda batch: False)
+    monkeypatch.setattr(C, "_drop_cache", lambda module: None)
+    monkeypatch.setattr(C, "stale_kernels", lambda modules: list(modules)[:1])
+    C.kernels.__wrapped__()
+    assert capsys.readouterr().err == C.COMPILE_NOTICE + "\n"
