@@ -390,7 +390,7 @@ def slot_map(slots: Sequence[str], symbols: SymbolTable) -> np.ndarray:
 
 
 COMPILE_NOTICE = "compiling the interpreter kernels (first run only, about 20 s)…"
-_ENTRY_POINTS = ("run_chunk", "check_chunk")  # the batch kernels every command calls first
+_ENTRY_POINTS = ("run_flat", "check_chunk")  # the batch kernels every command calls first
 
 
 @functools.cache
