@@ -11,6 +11,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from metarlm.lang.dsl import Call, Const, Copy, Hole, Program, Rule, Token, Var, Word
+from metarlm.testing import number_holes
 
 WORDS = ("a", "b", "and", "twice")
 TOKENS = ("A", "B", "a")
@@ -67,26 +68,6 @@ def rules(draw: st.DrawFn, algebra: str, holes: bool) -> Rule:
     variables = tuple(it for it in lhs if isinstance(it, Var))
     item = seq_item(variables, holes) if algebra == "seq" else int_item(variables, holes)
     return Rule(lhs, tuple(draw(st.lists(item, max_size=4))))
-
-
-def number_holes(program: Program) -> Program:
-    """The program with its holes renumbered left to right, as the parser numbers them."""
-    count = 0
-
-    def fresh() -> Hole:
-        nonlocal count
-        count += 1
-        return Hole(count - 1)
-
-    def renumber(item: object) -> object:
-        if isinstance(item, Hole):
-            return fresh()
-        if isinstance(item, Call) and isinstance(item.scale, Hole):
-            return Call(item.var, fresh())
-        return item
-
-    return Program(tuple(Rule(r.lhs, tuple(renumber(it) for it in r.rhs))  # type: ignore[misc]
-                         for r in program.rules), program.algebra)
 
 
 def _cycle(text: str, algebra: str) -> Rule:

@@ -14,6 +14,7 @@ ranks consistent programs.
 from __future__ import annotations
 
 import functools
+import os
 import random
 import threading
 from collections.abc import Callable, Sequence
@@ -53,6 +54,18 @@ class Problem:
         return Program(rules, self.in_force.algebra) if rules else None
 
 
+def checkpoint_dir(checkpoint: str | Path | None) -> Path:
+    """The directory of a policy checkpoint (None: the shipped one); MetarlmError if none is
+    there."""
+    from metarlm.neural.checkpoint_info import SHIPPED
+
+    path = Path(checkpoint) if checkpoint is not None else SHIPPED
+    if not os.path.isfile(path / "config.json"):  # False, not OSError, for a long name
+        raise MetarlmError(f"no model checkpoint at {path}; train one with `metarlm "
+                           "train` or search without a model (--no-model)")
+    return path
+
+
 @dataclass
 class Policy:
     """A loaded policy checkpoint."""
@@ -65,12 +78,7 @@ class Policy:
     def load(cls, checkpoint: str | Path | None = None) -> Policy:
         """Load a policy checkpoint directory (default: the shipped one; cached per process);
         MetarlmError if absent or if it writes whole programs instead."""
-        from metarlm.neural.checkpoint_info import SHIPPED
-
-        path = Path(checkpoint) if checkpoint is not None else SHIPPED
-        if not (path / "config.json").is_file():
-            raise MetarlmError(f"no model checkpoint at {path}; train one with `metarlm "
-                               "train` or search without a model (--no-model)")
+        path = checkpoint_dir(checkpoint)
         with _LOADING:  # one load at a time: transformers builds models on a global device
             policy = _load(path.resolve(), (path / "model.safetensors").stat().st_mtime_ns)
         if policy.meta.get("task", "program") != "policy":

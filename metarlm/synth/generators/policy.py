@@ -10,7 +10,6 @@ forward pass counts in the budget's ``model_calls``.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -48,13 +47,9 @@ class PolicyGuide(Generator):
                 seed: int = 0, greedy: bool = False) -> PolicyGuide:
         """A guide whose policy loads in the background (MetarlmError at once if there is no
         checkpoint at the path)."""
-        from metarlm.neural.checkpoint_info import SHIPPED
-        from metarlm.neural.policy import Policy
+        from metarlm.neural.policy import Policy, checkpoint_dir
 
-        path = Path(checkpoint) if checkpoint is not None else SHIPPED
-        if not os.path.isfile(path / "config.json"):  # False, not OSError, for a long name
-            raise MetarlmError(f"no model checkpoint at {path}; train one with `metarlm "
-                               "train` or search without a model (--no-model)")
+        path = checkpoint_dir(checkpoint)
         guide = cls(None, domain, samples, seed=seed, greedy=greedy)
 
         def load() -> None:
