@@ -275,12 +275,9 @@ def _search(demo: Demo, budget: Budget, cfg: SearchConfig, guide: Any = None,
             ) -> tuple[list[Candidate], str]:
     """Consistent programs from the search core, and why it ended."""
     if guide is not None:
-        # The kernels load while the policy does; then the search waits for the policy, so
-        # that what it does never depends on how fast a machine loads torch (same seed, same
-        # result), at the price of the load time, which the budget counts.
-        from metarlm.exec.compile import kernels
-
-        kernels()
+        # The search waits for the policy (the kernels were loaded before the time limit
+        # started), so that what it does never depends on how fast a machine loads torch
+        # (same seed, same result), at the price of the load time, which the budget counts.
         guide.wait(budget.remaining())
         if budget.exhausted():  # the load took the whole time limit
             return [], budget.reason() or "time limit"
