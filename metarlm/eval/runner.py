@@ -29,7 +29,8 @@ from metarlm.eval.suites import (
     truncated,
 )
 from metarlm.eval.systems import (
-    MODEL_SYSTEMS,
+    ONE_THREAD,
+    TORCH_SYSTEMS,
     Budgets,
     System,
     init_worker,
@@ -97,11 +98,20 @@ def _parallel(jobs: Sequence[dict[str, Any]], workers: int, uses_torch: bool) ->
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     context = multiprocessing.get_context("spawn")  # fork would copy torch's thread pools
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker,
-                             initargs=(uses_torch,)) as pool:
-        futures = [pool.submit(run_job, job) for job in jobs]
-        for future in as_completed(futures):
-            yield future.result()
+    saved = {var: os.environ.get(var) for var in ONE_THREAD}
+    os.environ.update(ONE_THREAD)  # inherited by the workers, before they import numpy
+    try:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker,
+                                 initargs=(uses_torch,)) as pool:
+            futures = [pool.submit(run_job, job) for job in jobs]
+            for future in as_completed(futures):
+                yield future.result()
+    finally:
+        for var, value in saved.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
 
 
 def execute(jobs: Sequence[dict[str, Any]], workers: int, progress: bool,
@@ -145,7 +155,7 @@ def run_eval(cfg: EvalConfig) -> dict[str, Any]:
     tasks = plan_tasks(cfg)
     ready = [s for s in systems if s.available]
     jobs = [make_job(task, system, cfg.budgets) for task in tasks for system in ready]
-    uses_torch = any(s.name in MODEL_SYSTEMS for s in ready)
+    uses_torch = any(s.name in TORCH_SYSTEMS for s in ready)
     records = execute(jobs, max(1, cfg.workers), cfg.progress, uses_torch)
     _order(records, tasks, ready)
     results = {

@@ -32,6 +32,7 @@ from metarlm.neural.checkpoint_info import (
 
 SYSTEM_NAMES = ("meta", "nometa", "enum", "nye", "greedy")
 MODEL_SYSTEMS = frozenset({"meta", "nometa", "nye", "greedy"})
+TORCH_SYSTEMS = frozenset({"nye"})  # the policy runs in numpy; the whole-program sampler in torch
 MISTAKES_KEPT = 3  # wrong answers recorded per run, to read what went wrong
 
 
@@ -110,10 +111,15 @@ def make_job(task: Task, system: System, budgets: Budgets) -> dict[str, Any]:
     return {"task": asdict(task), "system": system.name, "config": config}
 
 
+# Read by numpy's BLAS and Numba when they load, so a worker's environment has them from its
+# start (``eval.runner`` spawns workers with them set) and ``init_worker`` sets them again.
+ONE_THREAD = {var: "1" for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                    "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")}
+
+
 def init_worker(uses_torch: bool) -> None:
     """Run in each worker process: one thread each, so workers do not fight over cores."""
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        os.environ[var] = "1"
+    os.environ.update(ONE_THREAD)
     if not uses_torch:
         return  # importing torch costs seconds; enumeration never needs it
     try:

@@ -13,14 +13,14 @@ domain's LALR parse table and says which ids may come next. An id is allowed whe
 Canonical form (as ``encode_program`` writes it): no empty rules, no ``;`` before EOS, no
 empty program, no leading zeros; integers have at most ``max_digits`` digits.
 
-``sample_programs`` draws programs from a BART-style encoder-decoder by ancestral sampling
-under the mask, keeping the decoder's key/value cache; ``greedy_program`` takes the argmax.
+``sample_programs`` draws programs from a BART-style encoder-decoder (a transformers model or
+its numpy twin, ``metarlm.neural.runtime``) by ancestral sampling under the mask, keeping the
+decoder's key/value cache; ``greedy_program`` takes the argmax.
 """
 
 from __future__ import annotations
 
 import functools
-import inspect
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +30,7 @@ import numpy as np
 
 from metarlm.errors import ProgramError
 from metarlm.lang.dsl import Token, Var, Word
+from metarlm.neural.runtime import log_softmax
 from metarlm.neural.tokens import (
     ARROW,
     BOS,
@@ -53,8 +54,6 @@ from metarlm.neural.tokens import (
 )
 
 if TYPE_CHECKING:
-    import torch
-
     from metarlm.lang.domain import Domain
 
 DEFAULT_MAX_LEN = 256
@@ -384,96 +383,62 @@ def dedupe(candidates: Iterable[Candidate]) -> list[Candidate]:
     return [Candidate(ids, c.logprob, counts[ids]) for ids, c in first.items()]
 
 
-def sample_programs(model: Any, encoder_ids: Sequence[int] | torch.Tensor,
+def sample_programs(model: Any, encoder_ids: Sequence[int] | np.ndarray,
                     constraint: ProgramConstraint, n: int, *, temperature: float = 1.0,
                     seed: int = 0, batch_size: int = 64, use_cache: bool = True
                     ) -> list[Candidate]:
     """``n`` programs drawn from the model under the grammar mask, in draw order.
 
-    Duplicates are kept (``dedupe`` merges them). ``logprob`` is the sum of the ids'
-    log-probabilities under the masked distribution at temperature 1, whatever temperature
-    drew them, so it ranks programs by the model. The same arguments give the same programs,
-    with or without the key/value cache. ``temperature=0`` takes the argmax at every step.
+    ``model`` is a transformers model or a ``runtime.NumpyBart``: the draws come from one
+    numpy random stream seeded by ``seed``, so both give the same programs (up to float
+    rounding). Duplicates are kept (``dedupe`` merges them). ``logprob`` is the sum of the
+    ids' log-probabilities under the masked distribution at temperature 1, whatever
+    temperature drew them, so it ranks programs by the model. The same arguments give the
+    same programs, with or without the key/value cache. ``temperature=0`` takes the argmax
+    at every step.
     """
-    import torch
+    from metarlm.neural.runtime import network
 
-    positions = getattr(getattr(model, "config", None), "max_position_embeddings", None)
-    if positions is not None and constraint.max_len > positions:
-        raise ValueError(f"max_len={constraint.max_len} is past the model's {positions} "
-                         "positions")
-    gen = torch.Generator().manual_seed(seed)
+    net = network(model)
+    if constraint.max_len > net.max_positions:
+        raise ValueError(f"max_len={constraint.max_len} is past the model's "
+                         f"{net.max_positions} positions")
+    rng = np.random.default_rng(seed)
     out: list[Candidate] = []
-    with _eval_mode(model), torch.inference_mode():
-        memory = _encode(model, encoder_ids)
+    with net.inference():
+        memory = net.encode(encoder_ids)
         for start in range(0, n, batch_size):
             rows = min(batch_size, n - start)
-            out += _decode_batch(model, memory, constraint, rows, temperature, gen, use_cache)
+            steps = net.decoder(memory, rows, use_cache)
+            out += _decode_batch(steps, constraint, rows, temperature, rng)
     return out
 
 
-def greedy_program(model: Any, encoder_ids: Sequence[int] | torch.Tensor,
+def greedy_program(model: Any, encoder_ids: Sequence[int] | np.ndarray,
                    constraint: ProgramConstraint, use_cache: bool = True) -> Candidate:
     """The program of the most likely id at every step under the grammar mask."""
     return sample_programs(model, encoder_ids, constraint, 1, temperature=0.0,
                            use_cache=use_cache)[0]
 
 
-class _eval_mode:
-    """Dropout off while decoding; the model's mode is restored afterwards."""
-
-    def __init__(self, model: Any) -> None:
-        self.model, self.was_training = model, bool(model.training)
-
-    def __enter__(self) -> None:
-        self.model.eval()
-
-    def __exit__(self, *exc: object) -> None:
-        self.model.train(self.was_training)
-
-
-def _encode(model: Any, encoder_ids: Sequence[int] | torch.Tensor) -> torch.Tensor:
-    """The encoder's last hidden states for one episode, shape (1, length, d_model)."""
-    import torch
-
-    device = next(model.parameters()).device
-    ids = torch.as_tensor(encoder_ids, dtype=torch.long).reshape(1, -1).to(device)
-    return model.get_encoder()(input_ids=ids).last_hidden_state
-
-
-def _decode_batch(model: Any, memory: torch.Tensor, constraint: ProgramConstraint, rows: int,
-                  temperature: float, gen: torch.Generator, use_cache: bool
-                  ) -> list[Candidate]:
+def _decode_batch(steps: Any, constraint: ProgramConstraint, rows: int, temperature: float,
+                  rng: np.random.Generator) -> list[Candidate]:
     """Decode ``rows`` sequences step by step; finished rows leave the batch."""
-    import torch
-    from transformers.modeling_outputs import BaseModelOutput
-
-    cache_arg = _cache_argument(type(model))
     states = [constraint.start()] * rows
     seqs = [[BOS] for _ in range(rows)]
     logprob = [0.0] * rows
     live = list(range(rows))  # original row of each batch position
-    device = memory.device
-    enc = memory.expand(rows, -1, -1)
-    prefix = torch.full((rows, 1), BOS, dtype=torch.long, device=device)
-    cache = None
+    latest = np.full(rows, BOS, dtype=np.int64)
     while live:
-        step_ids = prefix[:, -1:] if use_cache else prefix
-        out = model(encoder_outputs=BaseModelOutput(last_hidden_state=enc),
-                    decoder_input_ids=step_ids, use_cache=use_cache, **{cache_arg: cache})
-        cache = getattr(out, cache_arg) if use_cache else None
-        logits = out.logits[:, -1, :].float()
+        logits = steps.step(latest)
         if logits.shape[-1] < VOCAB_SIZE:
             raise ValueError(f"the model's vocabulary has {logits.shape[-1]} ids, fewer than "
                              f"the {VOCAB_SIZE} of the program vocabulary")
-        allowed = _mask_tensor([constraint.mask(states[r]) for r in live], logits.shape[-1])
-        logp = torch.log_softmax(logits.masked_fill(~allowed.to(device), float("-inf")), dim=-1)
-        if temperature > 0:
-            # drawn on the CPU, where the generator lives: the same programs on any device
-            probs = torch.softmax(logp / temperature, dim=-1).cpu()
-            choice = torch.multinomial(probs, 1, generator=gen)[:, 0].to(device)
-        else:
-            choice = torch.argmax(logp, dim=-1)
-        picked = logp.gather(1, choice[:, None])[:, 0].tolist()
+        allowed = np.zeros(logits.shape, dtype=np.bool_)
+        allowed[:, :VOCAB_SIZE] = np.stack([constraint.mask(states[r]) for r in live])
+        logp = log_softmax(np.where(allowed, logits.astype(np.float64), -np.inf))
+        choice = _draw(logp, temperature, rng)
+        picked = logp[np.arange(len(live)), choice].tolist()
         keep = []
         for pos, (r, i) in enumerate(zip(live, choice.tolist())):
             states[r] = constraint.advance(states[r], i)
@@ -481,28 +446,20 @@ def _decode_batch(model: Any, memory: torch.Tensor, constraint: ProgramConstrain
             logprob[r] += picked[pos]
             if i != EOS:
                 keep.append(pos)
-        prefix = torch.cat([prefix, choice[:, None]], dim=1)
+        latest = choice[keep]
         if len(keep) < len(live):
-            index = torch.tensor(keep, dtype=torch.long, device=device)
-            live, enc, prefix = [live[p] for p in keep], enc[index], prefix[index]
-            if cache is not None and keep:
-                cache.batch_select_indices(index)
+            live = [live[p] for p in keep]
+            if keep:
+                steps.select(keep)
     return [Candidate(tuple(s), lp) for s, lp in zip(seqs, logprob)]
 
 
-@functools.lru_cache(maxsize=8)
-def _cache_argument(model_class: type) -> str:
-    """The name under which the model's forward takes and returns its key/value cache:
-    ``cache`` in recent transformers, ``past_key_values`` in earlier 5.x releases."""
-    parameters = inspect.signature(model_class.forward).parameters
-    return "cache" if "cache" in parameters else "past_key_values"
-
-
-def _mask_tensor(masks: list[np.ndarray], width: int) -> torch.Tensor:
-    """Stack per-row masks into a (rows, width) bool tensor; ids past the program vocabulary
-    (encoder-only symbols) are never allowed."""
-    import torch
-
-    full = torch.zeros((len(masks), width), dtype=torch.bool)
-    full[:, :VOCAB_SIZE] = torch.from_numpy(np.stack(masks))
-    return full
+def _draw(logp: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:
+    """One id per row: the argmax at temperature 0, else a draw from softmax(logp / T) by
+    inverting its cumulative sum at one uniform number per row."""
+    if temperature <= 0:
+        return np.argmax(logp, axis=-1)
+    cum = np.cumsum(np.exp(log_softmax(logp / temperature)), axis=-1)
+    u = rng.random(len(logp))[:, None] * cum[:, -1:]
+    # the first id whose cumulative share passes u; masked ids add 0 and are never taken
+    return np.minimum((cum <= u).sum(axis=-1), logp.shape[-1] - 1)

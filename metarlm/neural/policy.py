@@ -8,7 +8,8 @@ switches it off. It proposes rules by grammar-constrained sampling of one rule, 
 any rules (the other generators' candidates) by teacher-forced log-probability in one batched
 pass. ``decomposition_logprob`` replays how a consistent program decomposes its
 demonstration, rule by rule, and sums the policy's log-probabilities: the learned prior that
-ranks consistent programs.
+ranks consistent programs. The search runs the network in numpy (``metarlm.neural.runtime``):
+loading a policy never imports torch.
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from metarlm.errors import MetarlmError
 from metarlm.lang.demo import Example
 from metarlm.lang.domain import Domain
 from metarlm.lang.dsl import Program, Rule
+from metarlm.neural.runtime import NumpyBart, log_softmax
 from metarlm.neural.states import OTHERS, failing, label, relevant
 from metarlm.neural.tokens import (
     PAD,
@@ -36,6 +40,7 @@ from metarlm.neural.tokens import (
     episode_symbols,
 )
 
+SCORE_ROWS = 32  # rules scored in one forward pass
 MAX_RULE_IDS = 48  # one rule: a 3-word left side and a 12-token right side fit easily
 _LOADING = threading.Lock()
 
@@ -70,7 +75,7 @@ def checkpoint_dir(checkpoint: str | Path | None) -> Path:
 class Policy:
     """A loaded policy checkpoint."""
 
-    model: Any
+    model: NumpyBart  # the network, run in numpy (``metarlm.neural.runtime``)
     meta: dict[str, Any]
     path: Path
 
@@ -79,7 +84,7 @@ class Policy:
         """Load a policy checkpoint directory (default: the shipped one; cached per process);
         MetarlmError if absent or if it writes whole programs instead."""
         path = checkpoint_dir(checkpoint)
-        with _LOADING:  # one load at a time: transformers builds models on a global device
+        with _LOADING:  # one load at a time: a second caller waits for the cached one
             policy = _load(path.resolve(), (path / "model.safetensors").stat().st_mtime_ns)
         if policy.meta.get("task", "program") != "policy":
             raise MetarlmError(f"{path} writes whole programs, not rules: it is no policy "
@@ -109,10 +114,8 @@ class Policy:
             return None
 
     def score(self, problem: Problem, rules: Sequence[Rule], seed: int = 0) -> list[float]:
-        """Teacher-forced log-probability of each rule as the next one, in one batch
-        (-inf for a rule the view cannot write)."""
-        import torch
-
+        """Teacher-forced log-probability of each rule as the next one, in a few batches of
+        like length (-inf for a rule the view cannot write)."""
         view = self.view(problem, rules, seed)
         src = None if view is None else self.source(problem, view)
         if view is None or src is None or not rules:
@@ -123,18 +126,24 @@ class Policy:
                 targets.append(encode_target(Program((rule,), problem.in_force.algebra), view))
             except (KeyError, ValueError):
                 targets.append([])
-        device = next(self.model.parameters()).device
-        width = max(len(t) for t in targets)
-        rows = [t + [PAD] * (width - len(t)) if t else [PAD] * width for t in targets]
-        tgt = torch.tensor(rows, device=device)
-        with torch.inference_mode():
-            enc = self.model.get_encoder()(input_ids=torch.tensor([src], device=device))
-            memory = enc.last_hidden_state.expand(len(rows), -1, -1)
-            out = self.model(encoder_outputs=(memory,), decoder_input_ids=tgt[:, :-1])
-            logp = torch.log_softmax(out.logits.float(), dim=-1)
-            picked = logp.gather(2, tgt[:, 1:].unsqueeze(2)).squeeze(2)
-            picked = picked.masked_fill(tgt[:, 1:] == PAD, 0.0).sum(1)
-        return [float(v) if t else float("-inf") for v, t in zip(picked.tolist(), targets)]
+        logp = [0.0] * len(rules)
+        memory = self.model.encode(src)
+        # rows of like length together: padding is compute, and rule lengths vary threefold
+        order = sorted(range(len(targets)), key=lambda k: len(targets[k]))
+        for lo in range(0, len(order), SCORE_ROWS):
+            rows = order[lo:lo + SCORE_ROWS]
+            for k, value in zip(rows, self._teacher_forced(memory, [targets[k] for k in rows])):
+                logp[k] = value
+        return [v if t else float("-inf") for v, t in zip(logp, targets)]
+
+    def _teacher_forced(self, memory: np.ndarray, targets: list[list[int]]) -> list[float]:
+        """Each target's summed log-probability, read in one batch (0.0 for an empty one)."""
+        width = max(2, max(len(t) for t in targets))
+        tgt = np.array([t + [PAD] * (width - len(t)) if t else [PAD] * width for t in targets],
+                       dtype=np.int64)
+        logp = log_softmax(self.model.logits(memory, tgt[:, :-1]))
+        picked = np.take_along_axis(logp, tgt[:, 1:, None], axis=2)[:, :, 0]
+        return np.where(tgt[:, 1:] == PAD, 0.0, picked).sum(1).tolist()
 
     def propose(self, problem: Problem, domain: Domain, n: int, seed: int = 0,
                 temperature: float = 1.0) -> list[tuple[Rule, float]]:
@@ -233,13 +242,13 @@ def validate_policy(model: Any, items: Sequence[Any], samples: int = 16, max_len
 
 @functools.lru_cache(maxsize=4)
 def _load(path: Path, stamp: int) -> Policy:
-    """The policy of a checkpoint directory (``stamp`` changes when its weights do)."""
-    import torch
+    """The policy of a checkpoint directory (``stamp`` changes when its weights do), run by
+    the numpy runtime: the search never imports torch."""
+    from metarlm.neural.model import read_meta
+    from metarlm.neural.tokens import VOCAB
 
-    from metarlm.neural.model import load_checkpoint
-
-    # One thread: decoding steps are small, and torch's worker threads spin while they wait.
-    torch.set_num_threads(1)
-    model, meta = load_checkpoint(path)
-    model.eval()
-    return Policy(model, meta, path)
+    meta = read_meta(path)
+    if meta.get("vocab") != list(VOCAB):
+        raise MetarlmError(f"{path}: the checkpoint was trained with another token "
+                           "vocabulary than this version of metarlm")
+    return Policy(NumpyBart.load(path), meta, path)

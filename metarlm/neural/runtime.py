@@ -1,0 +1,371 @@
+"""Inference of a trained checkpoint with numpy alone: what the search runs, without torch.
+
+Training uses torch and transformers (``metarlm.neural.model``); the search only reads the
+network, a few small forward passes per expansion. Importing torch and transformers and
+building the model took about 6 s of a guided ``synth`` whose search took under 2 s; this
+module reads the same ``model.safetensors`` with ``safetensors.numpy`` and runs the BART
+forward pass (learned positions with BART's offset of 2, post-layer-norm blocks, exact GELU
+from ``metarlm.kernels.activations``, tied output embeddings plus ``final_logits_bias``) in
+float32. ``tests/test_runtime.py`` holds it equal to the transformers model on random
+weights and inputs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from metarlm.errors import MetarlmError
+
+POSITION_OFFSET = 2  # BART's learned positions start at row 2 (a fairseq heritage)
+LN_EPS = 1e-5
+MEMORIES = 16  # encoded episodes kept per network
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    """GELU as transformers' ``gelu``: x Φ(x), exact (not the tanh approximation)."""
+    from metarlm.kernels.activations import gelu
+
+    # one compiled signature (1-d, C order) whatever the caller's shape
+    return gelu(np.ascontiguousarray(x, dtype=np.float32).reshape(-1)).reshape(x.shape)
+
+
+def _norm(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Layer normalisation over the last axis."""
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + LN_EPS) * w + b
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def log_softmax(x: np.ndarray) -> np.ndarray:
+    """log softmax over the last axis (``-inf`` entries stay ``-inf``)."""
+    top = x.max(-1, keepdims=True)
+    return x - top - np.log(np.exp(x - top).sum(-1, keepdims=True))
+
+
+@dataclass(frozen=True)
+class _Attention:
+    """One attention block's projections (weights transposed for ``x @ w``)."""
+
+    q: tuple[np.ndarray, np.ndarray]
+    k: tuple[np.ndarray, np.ndarray]
+    v: tuple[np.ndarray, np.ndarray]
+    out: tuple[np.ndarray, np.ndarray]
+    norm: tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """An encoder layer (``cross`` None) or a decoder layer."""
+
+    attn: _Attention
+    cross: _Attention | None
+    fc1: tuple[np.ndarray, np.ndarray]
+    fc2: tuple[np.ndarray, np.ndarray]
+    norm: tuple[np.ndarray, np.ndarray]
+
+
+class NumpyBart:
+    """A BART-style encoder-decoder's forward pass in numpy, from its weights."""
+
+    def __init__(self, weights: dict[str, np.ndarray], config: dict[str, Any]) -> None:
+        _supported(config)
+        w = {k: np.asarray(v, dtype=np.float32) for k, v in weights.items()}
+        self.heads = int(config["encoder_attention_heads"])
+        self.d_model = int(config["d_model"])
+        self.max_positions = int(config["max_position_embeddings"])
+        self.config = config
+        self._memory: dict[tuple[int, ...], np.ndarray] = {}  # the latest episodes encoded
+        self.embed = w["model.shared.weight"]
+        self.bias = w.get("final_logits_bias", np.zeros((1, len(self.embed)), np.float32))[0]
+        self.parts = {side: (w[f"model.{side}.embed_positions.weight"],
+                             _pair(w, f"model.{side}.layernorm_embedding"),
+                             [_layer(w, f"model.{side}.layers.{i}", side == "decoder")
+                              for i in range(int(config[f"{side}_layers"]))])
+                      for side in ("encoder", "decoder")}
+
+    @classmethod
+    def load(cls, directory: str | Path) -> NumpyBart:
+        """The network of a checkpoint directory (``config.json``, ``model.safetensors``)."""
+        from safetensors import SafetensorError
+        from safetensors.numpy import load_file
+
+        path = Path(directory)
+        try:
+            config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+            weights = load_file(str(path / "model.safetensors"))
+        except (OSError, ValueError, SafetensorError) as err:
+            raise MetarlmError(f"cannot read the checkpoint at {path}: {err}") from None
+        try:
+            net = cls(weights, config)
+        except KeyError as err:
+            raise MetarlmError(f"{path}: the checkpoint lacks the weight {err}") from None
+        _gelu(np.zeros(1, np.float32))  # load (after an install: compile) it with the weights
+        return net
+
+    @classmethod
+    def from_torch(cls, model: Any) -> NumpyBart:
+        """The same network as a transformers model in memory (tests, benchmarks)."""
+        model = getattr(model, "module", model)
+        state = {k: v.detach().cpu().float().numpy() for k, v in model.state_dict().items()}
+        return cls(state, model.config.to_dict())
+
+    def encode(self, ids: np.ndarray | list[int]) -> np.ndarray:
+        """The encoder's last hidden states for one unpadded sequence, shape (length, d)
+        (read-only: the latest few are kept, since the search scores and samples rules for
+        one sub-problem in turn)."""
+        key = tuple(np.asarray(ids, dtype=np.int64).reshape(-1).tolist())
+        memory = self._memory.get(key)
+        if memory is None:
+            if len(self._memory) >= MEMORIES:
+                self._memory.pop(next(iter(self._memory)))
+            memory = self._memory[key] = self._encode(np.asarray(key, dtype=np.int64))
+            memory.flags.writeable = False
+        return memory
+
+    def _encode(self, ids: np.ndarray) -> np.ndarray:
+        if len(ids) > self.max_positions:
+            raise ValueError(f"{len(ids)} ids are past the model's {self.max_positions} "
+                             "positions")
+        positions, norm, layers = self.parts["encoder"]
+        h = _norm(self.embed[ids] + positions[POSITION_OFFSET:POSITION_OFFSET + len(ids)], *norm)
+        for layer in layers:
+            h = _norm(h + self._attend(layer.attn, h, h), *layer.attn.norm)
+            h = _norm(h + _ffn(layer, h), *layer.norm)
+        return h
+
+    def logits(self, memory: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """Teacher-forced decoder logits for rows of ids (batch, steps) read under causal
+        attention, all rows against one encoder memory: shape (batch, steps, vocab)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        positions, norm, layers = self.parts["decoder"]
+        steps = ids.shape[1]
+        h = _norm(self.embed[ids] + positions[POSITION_OFFSET:POSITION_OFFSET + steps], *norm)
+        causal = np.triu(np.full((steps, steps), -np.inf, np.float32), 1)
+        for layer in layers:
+            h = _norm(h + self._attend(layer.attn, h, h, causal), *layer.attn.norm)
+            assert layer.cross is not None
+            h = _norm(h + self._attend(layer.cross, h, memory), *layer.cross.norm)
+            h = _norm(h + _ffn(layer, h), *layer.norm)
+        return h @ self.embed.T + self.bias
+
+    def decoder(self, memory: np.ndarray, rows: int, use_cache: bool = True) -> Any:
+        """A decoder of ``rows`` sequences against one encoder memory, one id at a time
+        (``use_cache=False``: each step reads the whole prefix again, a check on the cache)."""
+        return Decoder(self, memory, rows) if use_cache else _Uncached(self, memory, rows)
+
+    def inference(self) -> contextlib.AbstractContextManager[None]:
+        """What decoding runs under (nothing to switch off: there is no dropout here)."""
+        return contextlib.nullcontext()
+
+    def _split(self, x: np.ndarray) -> np.ndarray:
+        """(..., steps, d) → (..., heads, steps, d / heads)."""
+        *lead, steps, _ = x.shape
+        return np.swapaxes(x.reshape(*lead, steps, self.heads, -1), -2, -3)
+
+    def _attend(self, att: _Attention, x: np.ndarray, source: np.ndarray,
+                mask: np.ndarray | None = None) -> np.ndarray:
+        """Multi-head attention of ``x`` over ``source`` (with an additive mask)."""
+        q = self._split(x @ att.q[0] + att.q[1])
+        k = self._split(source @ att.k[0] + att.k[1])
+        v = self._split(source @ att.v[0] + att.v[1])
+        return self._mix(att, q, k, v, mask)
+
+    def _mix(self, att: _Attention, q: np.ndarray, k: np.ndarray, v: np.ndarray,
+             mask: np.ndarray | None = None) -> np.ndarray:
+        """softmax(q kᵀ / √d) v, heads joined and projected out."""
+        scores = (q * np.float32(q.shape[-1] ** -0.5)) @ np.swapaxes(k, -1, -2)
+        if mask is not None:
+            scores = scores + mask
+        mixed = np.swapaxes(_softmax(scores) @ v, -2, -3)  # (..., steps, heads, dh)
+        return mixed.reshape(*mixed.shape[:-2], -1) @ att.out[0] + att.out[1]
+
+
+class Decoder:
+    """Decoder steps with a key/value cache: each step reads one new id per live row."""
+
+    def __init__(self, net: NumpyBart, memory: np.ndarray, rows: int) -> None:
+        self.net, self.rows, self.length = net, rows, 0
+        _, _, layers = net.parts["decoder"]
+        # The memory is one episode's for every row: cross-attention keys and values are
+        # computed once, and broadcast over the rows.
+        self.cross = [(net._split(memory @ ly.cross.k[0] + ly.cross.k[1]),  # type: ignore[union-attr]
+                       net._split(memory @ ly.cross.v[0] + ly.cross.v[1]))  # type: ignore[union-attr]
+                      for ly in layers]
+        self.cache: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(layers)
+
+    def step(self, ids: np.ndarray) -> np.ndarray:
+        """Logits for the next id of each live row, given each row's latest id: (rows, vocab)."""
+        net = self.net
+        positions, norm, layers = net.parts["decoder"]
+        if self.length >= net.max_positions:
+            raise ValueError(f"past the model's {net.max_positions} positions")
+        h = net.embed[np.asarray(ids, dtype=np.int64)][:, None, :]
+        h = _norm(h + positions[POSITION_OFFSET + self.length], *norm)
+        for i, layer in enumerate(layers):
+            att = layer.attn
+            q, k, v = (net._split(h @ p[0] + p[1]) for p in (att.q, att.k, att.v))
+            past = self.cache[i]
+            if past is not None:
+                k, v = np.concatenate([past[0], k], 2), np.concatenate([past[1], v], 2)
+            self.cache[i] = (k, v)
+            h = _norm(h + net._mix(att, q, k, v), *att.norm)
+            assert layer.cross is not None
+            cq = net._split(h @ layer.cross.q[0] + layer.cross.q[1])
+            h = _norm(h + net._mix(layer.cross, cq, *self.cross[i]), *layer.cross.norm)
+            h = _norm(h + _ffn(layer, h), *layer.norm)
+        self.length += 1
+        return (h[:, 0, :] @ net.embed.T + net.bias).astype(np.float32)
+
+    def select(self, keep: np.ndarray | list[int]) -> None:
+        """Keep only these rows (finished ones leave the batch)."""
+        index = np.asarray(keep, dtype=np.int64)
+        self.cache = [None if c is None else (c[0][index], c[1][index]) for c in self.cache]
+        self.rows = len(index)
+
+
+class _Uncached:
+    """Decoder steps that run the whole prefix each time (no cache)."""
+
+    def __init__(self, net: NumpyBart, memory: np.ndarray, rows: int) -> None:
+        self.net, self.memory = net, memory
+        self.prefix = np.zeros((rows, 0), dtype=np.int64)
+
+    def step(self, ids: np.ndarray) -> np.ndarray:
+        self.prefix = np.concatenate([self.prefix, np.asarray(ids, np.int64)[:, None]], 1)
+        return self.net.logits(self.memory, self.prefix)[:, -1, :]
+
+    def select(self, keep: np.ndarray | list[int]) -> None:
+        self.prefix = self.prefix[np.asarray(keep, dtype=np.int64)]
+
+
+def network(model: Any) -> Any:
+    """The decoding interface of a model: a ``NumpyBart`` as it is, a transformers model
+    wrapped (``TorchNet``)."""
+    return model if isinstance(model, NumpyBart) else TorchNet(getattr(model, "module", model))
+
+
+class TorchNet:
+    """A transformers encoder-decoder behind the interface of ``NumpyBart``'s decoding
+    (training validates on the torch model itself); logits come back as numpy."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        config = getattr(model, "config", None)
+        self.max_positions = int(getattr(config, "max_position_embeddings", 1 << 30))
+
+    @contextlib.contextmanager
+    def inference(self) -> Any:
+        """Dropout off and no gradients while decoding; the model's mode is restored."""
+        import torch
+
+        was_training = bool(self.model.training)
+        self.model.eval()
+        try:
+            with torch.inference_mode():
+                yield
+        finally:
+            self.model.train(was_training)
+
+    def encode(self, ids: Any) -> Any:
+        """The encoder's last hidden states for one episode, shape (1, length, d_model)."""
+        import torch
+
+        device = next(self.model.parameters()).device
+        ids = torch.as_tensor(np.asarray(ids), dtype=torch.long).reshape(1, -1).to(device)
+        return self.model.get_encoder()(input_ids=ids).last_hidden_state
+
+    def decoder(self, memory: Any, rows: int, use_cache: bool = True) -> _TorchSteps:
+        return _TorchSteps(self.model, memory, rows, use_cache)
+
+
+class _TorchSteps:
+    """Decoder steps of a transformers model, with its own key/value cache."""
+
+    def __init__(self, model: Any, memory: Any, rows: int, use_cache: bool) -> None:
+        import torch
+
+        self.model, self.use_cache, self.cache = model, use_cache, None
+        self.device = memory.device
+        self.enc = memory.expand(rows, -1, -1)
+        self.prefix = torch.zeros((rows, 0), dtype=torch.long, device=self.device)
+
+    def step(self, ids: np.ndarray) -> np.ndarray:
+        import torch
+        from transformers.modeling_outputs import BaseModelOutput
+
+        latest = torch.as_tensor(np.asarray(ids), dtype=torch.long, device=self.device)
+        self.prefix = torch.cat([self.prefix, latest[:, None]], dim=1)
+        arg = _cache_argument(type(self.model))
+        out = self.model(encoder_outputs=BaseModelOutput(last_hidden_state=self.enc),
+                         decoder_input_ids=self.prefix[:, -1:] if self.use_cache else self.prefix,
+                         use_cache=self.use_cache, **{arg: self.cache})
+        self.cache = getattr(out, arg) if self.use_cache else None
+        return out.logits[:, -1, :].float().cpu().numpy()
+
+    def select(self, keep: np.ndarray | list[int]) -> None:
+        import torch
+
+        index = torch.tensor(list(keep), dtype=torch.long, device=self.device)
+        self.enc, self.prefix = self.enc[index], self.prefix[index]
+        if self.cache is not None:
+            self.cache.batch_select_indices(index)
+
+
+@functools.lru_cache(maxsize=8)
+def _cache_argument(model_class: type) -> str:
+    """The name under which the model's forward takes and returns its key/value cache:
+    ``cache`` in recent transformers, ``past_key_values`` in earlier 5.x releases."""
+    parameters = inspect.signature(model_class.forward).parameters
+    return "cache" if "cache" in parameters else "past_key_values"
+
+
+def _ffn(layer: _Layer, h: np.ndarray) -> np.ndarray:
+    return _gelu(h @ layer.fc1[0] + layer.fc1[1]) @ layer.fc2[0] + layer.fc2[1]
+
+
+def _pair(w: dict[str, np.ndarray], name: str) -> tuple[np.ndarray, np.ndarray]:
+    """A layer norm's (weight, bias)."""
+    return w[f"{name}.weight"], w[f"{name}.bias"]
+
+
+def _linear(w: dict[str, np.ndarray], name: str) -> tuple[np.ndarray, np.ndarray]:
+    """A linear map's (weightᵀ, bias), ready for ``x @ w + b``."""
+    return np.ascontiguousarray(w[f"{name}.weight"].T), w[f"{name}.bias"]
+
+
+def _attention(w: dict[str, np.ndarray], name: str, norm: str) -> _Attention:
+    return _Attention(*(_linear(w, f"{name}.{p}_proj") for p in ("q", "k", "v", "out")),
+                      norm=_pair(w, norm))
+
+
+def _layer(w: dict[str, np.ndarray], name: str, decoder: bool) -> _Layer:
+    cross = (_attention(w, f"{name}.encoder_attn", f"{name}.encoder_attn_layer_norm")
+             if decoder else None)
+    return _Layer(_attention(w, f"{name}.self_attn", f"{name}.self_attn_layer_norm"), cross,
+                  _linear(w, f"{name}.fc1"), _linear(w, f"{name}.fc2"),
+                  _pair(w, f"{name}.final_layer_norm"))
+
+
+def _supported(config: dict[str, Any]) -> None:
+    """MetarlmError for a config this forward pass does not implement."""
+    wanted = {"model_type": "bart", "activation_function": "gelu", "scale_embedding": False,
+              "add_final_layer_norm": False, "normalize_before": False}
+    for key, value in wanted.items():
+        if config.get(key, value) != value:
+            raise MetarlmError(f"the numpy runtime reads BART checkpoints with {key}="
+                               f"{value!r}, not {config.get(key)!r}")
+    if config.get("encoder_attention_heads") != config.get("decoder_attention_heads"):
+        raise MetarlmError("the numpy runtime needs as many decoder as encoder heads")
