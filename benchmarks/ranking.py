@@ -1,0 +1,135 @@
+"""How to rank consistent programs, measured on held-out random episodes (not a test).
+
+For each task of the drawn suites (random grammars and episodes, seeds from ``--seed-base``
+on, apart from the evaluation's seeds 0, 1, ...), and each truncation to ``--shots``
+demonstrations, the unguided search collects up to ``--pool`` consistent programs. Each gets
+its description length (``types.size``), the policy's log-probability of its decomposition
+(``Policy.decomposition_logprob``) and its query accuracy. The table gives, for each weight
+``w`` of the log-probability in the score ``w · logprob − DL_WEIGHT · size`` (ties: the order
+the search found them), the mean query accuracy of the top-ranked program; beside it the
+search's first program and the best in the pool (an upper bound for any ranking).
+
+    python benchmarks/ranking.py --suite miniscan-random --suite new-domain --episodes 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from metarlm.eval.suites import SuiteOptions, build_tasks
+from metarlm.eval.tasks import shot_counts, truncated
+from metarlm.exec.check import run_many
+from metarlm.lang.demo import Demo, parse_demo
+from metarlm.lang.interp import Ok
+from metarlm.neural.policy import Policy
+from metarlm.synth.search import _warm_kernels, searcher
+from metarlm.types import DL_WEIGHT, Budget, size
+
+WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
+
+
+def pool(demo: Demo, limit: int, seconds: float) -> list[Any]:
+    """Up to ``limit`` consistent programs of the unguided search, in the order found."""
+    search = searcher(demo, Budget(max_candidates=10**9, seconds=seconds))
+    found = []
+    for program in search.run():
+        found.append(program)
+        if len(found) >= limit:
+            break
+    return found
+
+
+def accuracy(program: Any, demo: Demo) -> float:
+    """Share of the demo's queries the program answers right."""
+    scored = [q for q in demo.queries if q.expected is not None]
+    results = run_many(program, [q.input for q in scored])
+    return sum(isinstance(r, Ok) and r.value == q.expected
+               for r, q in zip(results, scored)) / max(1, len(scored))
+
+
+def measure(task: Any, policy: Policy, limit: int, seconds: float) -> dict[str, Any] | None:
+    """One task's pool, each program with its size, log-probability and accuracy."""
+    demo = parse_demo(task.demo, source=task.name)
+    _warm_kernels(demo)
+    programs = pool(demo, limit, seconds)
+    if not programs:
+        return None
+    rows = [{"size": size(p),
+             "logprob": policy.decomposition_logprob(p, demo.background, demo.examples),
+             "accuracy": accuracy(p, demo)} for p in programs]
+    return {"suite": task.suite, "task": task.name, "shots": task.shots, "programs": rows}
+
+
+def top(rows: list[dict[str, Any]], weight: float) -> float:
+    """Accuracy of the best-scored program (the first found among equals)."""
+    def score(r: dict[str, Any]) -> float:
+        lp = r["logprob"] if math.isfinite(r["logprob"]) else -1e6
+        return weight * lp - DL_WEIGHT * r["size"]
+    return max(rows, key=score)["accuracy"]  # max keeps the first of equal scores
+
+
+def table(records: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Mean top-ranked accuracy per group (suite, shots) and weight, with the baselines."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for rec in records:
+        shots = "all" if rec["shots"] is None else str(rec["shots"])
+        for key in (f"{rec['suite']} · {shots}", "all"):
+            groups.setdefault(key, []).append(rec)
+    out = {}
+    for key, recs in groups.items():
+        row = {f"w={w:g}": sum(top(r["programs"], w) for r in recs) / len(recs) for w in WEIGHTS}
+        row["first found"] = sum(r["programs"][0]["accuracy"] for r in recs) / len(recs)
+        row["best in pool"] = sum(max(p["accuracy"] for p in r["programs"])
+                                  for r in recs) / len(recs)
+        row["tasks"] = len(recs)
+        out[key] = row
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--suite", action="append", default=None,
+                    help="drawn suites (default: miniscan-random, scan-random, new-domain)")
+    ap.add_argument("--episodes", type=int, default=8, help="tasks per suite")
+    ap.add_argument("--seed-base", type=int, default=1000, help="suite seed (held out)")
+    ap.add_argument("--shots", default="1,2", help="truncations also run")
+    ap.add_argument("--pool", type=int, default=12, help="consistent programs collected")
+    ap.add_argument("--timeout", type=float, default=10.0, help="seconds of search a task")
+    ap.add_argument("--checkpoint", default=None, help="policy (default: the shipped one)")
+    ap.add_argument("--out", type=Path, default=None, help="write the records here (JSON)")
+    ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = ap.parse_args(argv)
+    policy = Policy.load(args.checkpoint)
+    opts = SuiteOptions(episodes=args.episodes)
+    shots = [int(s) for s in args.shots.split(",") if s]
+    records = []
+    started = time.monotonic()
+    for suite in args.suite or ["miniscan-random", "scan-random", "new-domain"]:
+        for task in build_tasks(suite, args.seed_base, opts):
+            for t in [task, *(truncated(task, k) for k in shot_counts(task.n_examples, shots))]:
+                rec = measure(t, policy, args.pool, args.timeout)
+                if rec is not None:
+                    records.append(rec)
+                    print(f"{t.suite} {t.name} shots={t.shots}: {len(rec['programs'])} "
+                          "programs", file=sys.stderr, flush=True)
+    result = {"seconds": round(time.monotonic() - started, 1), "table": table(records)}
+    if args.out is not None:
+        args.out.write_text(json.dumps({**result, "records": records}, indent=1))
+    if args.json:
+        print(json.dumps(result, indent=1))
+        return 0
+    names = [*(f"w={w:g}" for w in WEIGHTS), "first found", "best in pool"]
+    print(f"{'group':28} {'tasks':>5} " + " ".join(f"{n:>12}" for n in names))
+    for key, row in result["table"].items():
+        print(f"{key:28} {row['tasks']:>5} " + " ".join(f"{100 * row[n]:>11.1f}%" for n in names))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
