@@ -221,9 +221,10 @@ class Decoder:
         _, _, layers = net.parts["decoder"]
         # The memory is one episode's for every row: cross-attention keys and values are
         # computed once, and broadcast over the rows.
-        self.cross = [(net._split(memory @ ly.cross.k[0] + ly.cross.k[1]),  # type: ignore[union-attr]
-                       net._split(memory @ ly.cross.v[0] + ly.cross.v[1]))  # type: ignore[union-attr]
-                      for ly in layers]
+        with one_blas_thread():
+            self.cross = [(net._split(memory @ ly.cross.k[0] + ly.cross.k[1]),  # type: ignore[union-attr]
+                           net._split(memory @ ly.cross.v[0] + ly.cross.v[1]))  # type: ignore[union-attr]
+                          for ly in layers]
         self.cache: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(layers)
 
     def step(self, ids: np.ndarray) -> np.ndarray:
