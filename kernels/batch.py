@@ -241,38 +241,113 @@ def run_flat_parallel(code: np.ndarray, words: np.ndarray, starts: np.ndarray, f
 
 
 @njit(cache=True)
-def first_equal(tokens: np.ndarray, begin: np.ndarray, length: np.ndarray, ok: np.ndarray,
-                rep: np.ndarray) -> None:
-    """rep[k]: the first input whose output equals input k's (k itself when none before),
-    outputs being tokens[begin[k]:begin[k] + length[k]]; -1 where ok[k] is False."""
+def distinct_outputs(tokens: np.ndarray, begin: np.ndarray, length: np.ndarray,
+                     ok: np.ndarray, group: np.ndarray, out_tokens: np.ndarray,
+                     out_bounds: np.ndarray) -> int:
+    """Number the distinct outputs tokens[begin[k]:begin[k] + length[k]] of the inputs with
+    ok[k], in order of first appearance: group[k] is input k's number (-1 where ok[k] is
+    False), output g is out_tokens[out_bounds[g]:out_bounds[g + 1]]. Returns how many."""
     n = ok.shape[0]
     size = 1
     while size < 2 * n:
         size *= 2
-    table = np.full(size, -1, dtype=np.int64)
+    table = np.full(size, -1, dtype=np.int64)  # output numbers, open addressing
+    m = 0
+    out_bounds[0] = 0
     for k in range(n):
-        rep[k] = -1
+        group[k] = -1
         if not ok[k]:
             continue
-        a, m = begin[k], length[k]
-        h = m
-        for t in range(m):
+        a, count = begin[k], length[k]
+        h = count
+        for t in range(count):
             h = (h ^ tokens[a + t]) * 0x100000001B3
         slot = h & (size - 1)
-        while table[slot] >= 0 and rep[k] < 0:
-            j = table[slot]
-            if length[j] == m:
-                same = True
-                for t in range(m):
-                    if tokens[begin[j] + t] != tokens[a + t]:
-                        same = False
-                        break
-                if same:
-                    rep[k] = j
+        while table[slot] >= 0:
+            g = table[slot]
+            b = out_bounds[g]
+            if out_bounds[g + 1] - b == count and _same(out_tokens, b, tokens, a, count):
+                group[k] = g
+                break
             slot = (slot + 1) & (size - 1)
-        if rep[k] < 0:
-            table[slot] = k
-            rep[k] = k
+        if group[k] < 0:
+            table[slot], group[k] = m, m
+            b = out_bounds[m]
+            out_tokens[b: b + count] = tokens[a: a + count]
+            out_bounds[m + 1] = b + count
+            m += 1
+    return m
+
+
+@njit(cache=True, inline="always")
+def _same(x: np.ndarray, a: int, y: np.ndarray, b: int, length: int) -> bool:
+    """Whether x[a:a + length] equals y[b:b + length]."""
+    for t in range(length):
+        if x[a + t] != y[b + t]:
+            return False
+    return True
+
+
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: the top bits of key * GOLDEN
+
+
+@njit(cache=True, inline="always")
+def _word_slot(key: np.uint64, bits: int) -> int:
+    """The slot of a word key in a table of 2**bits slots."""
+    return np.int64((key * GOLDEN) >> np.uint64(64 - bits))
+
+
+@njit(cache=True)
+def word_ids(text: np.ndarray, vocab: np.ndarray, vocab_starts: np.ndarray,
+             starts: np.ndarray, ids: np.ndarray) -> bool:
+    """ids[w]: the vocabulary index of word w of the inputs, -1 if absent; False when text
+    does not split into the inputs' words (then ids mean nothing).
+
+    text is the UTF-8 of the inputs joined by NUL, each input its words joined by NUL:
+    input k is starts[k+1] - starts[k] pieces, or one empty piece when it has no words, so
+    a word holding a NUL makes more pieces than that. Vocabulary entry v is
+    vocab[vocab_starts[v]:vocab_starts[v+1]]. A word's key, its last 8 bytes packed into
+    an integer while its end is sought, tells words of up to 8 bytes apart with their
+    length (no hashing of every byte, no comparing); longer ones are compared byte by byte.
+    """
+    bits = 1
+    while (1 << bits) < 2 * (vocab_starts.shape[0] - 1):
+        bits += 1
+    mask = (1 << bits) - 1
+    keys = np.zeros(mask + 1, dtype=np.uint64)
+    entry = np.full(mask + 1, -1, dtype=np.int64)  # open addressing, never full
+    for v in range(vocab_starts.shape[0] - 1):
+        key = np.uint64(0)
+        for t in range(vocab_starts[v], vocab_starts[v + 1]):
+            key = (key << np.uint64(8)) | np.uint64(vocab[t])
+        slot = _word_slot(key, bits)
+        while entry[slot] >= 0:
+            slot = (slot + 1) & mask
+        keys[slot], entry[slot] = key, v
+    pos, w, end = 0, 0, text.shape[0]
+    for k in range(starts.shape[0] - 1):
+        count = starts[k + 1] - starts[k]
+        for _ in range(max(count, 1)):
+            if pos > end:  # fewer pieces than words
+                return False
+            stop, key = pos, np.uint64(0)
+            while stop < end and text[stop] != 0:
+                key = (key << np.uint64(8)) | np.uint64(text[stop])
+                stop += 1
+            if count:
+                ids[w] = -1
+                slot = _word_slot(key, bits)
+                while entry[slot] >= 0:
+                    v = entry[slot]
+                    a, length = vocab_starts[v], stop - pos
+                    if (keys[slot] == key and vocab_starts[v + 1] - a == length
+                            and (length <= 8 or _same(vocab, a, text, pos, length))):
+                        ids[w] = v
+                        break
+                    slot = (slot + 1) & mask
+                w += 1
+            pos = stop + 1
+    return pos == end + 1
 
 
 @njit(cache=True)

@@ -58,6 +58,54 @@ def test_run_many_is_total(run: tuple, fuel: int) -> None:
     assert results == reference(program, words + [()], fuel, max_output)
 
 
+ODD_WORDS = ("", "a\0", "\0", "\ud800", "été", "abcdefghij", "zbcdefghij", "abcdefgh", "b")
+
+
+@SETTINGS
+@given(runs(), st.lists(st.lists(st.sampled_from(ODD_WORDS)).map(tuple), max_size=3))
+def test_kernel_equals_reference_with_words_looked_up_in_their_text(run: tuple,
+                                                                    odd: list) -> None:
+    """Every batch packed through the text of its words (small ones are not, in use): empty
+    inputs and words, words longer than 8 bytes or alike in their last 8, words holding a
+    NUL or with no UTF-8 (those batches go back to a lookup per word)."""
+    from metarlm.exec import check
+
+    program, words, fuel, max_output = run
+    if program.algebra == "int" and program.holes():
+        return
+    words = words + odd
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(check, "TEXT_MIN", 0)
+        got = kernel_run(program, words, fuel, max_output)
+    assert got == reference(program, words, fuel, max_output)
+
+
+@pytest.mark.parametrize("words", [
+    [("walk", "twice"), ("jump",), ("zz", "walk", "été"), ()],
+    [(), ()], [("",), ()], [("",)], [()],
+    [("abcdefghij",), ("zbcdefghij", "abcdefgh"), ("walk",) * 9],
+    [("a\0b",)], [("a",), ("\0",)], [("walk", "\ud800")], [(1, 2)],
+])
+def test_words_found_in_their_text_have_the_ids_of_a_lookup_per_word(words: list) -> None:
+    from metarlm.exec.check import _text_ids, pack_flat
+
+    program = parse_program("walk -> WALK\nx1 twice -> [x1] [x1]", "rules")
+    by_text, by_word = SymbolTable(), SymbolTable()
+    lower_programs([program], by_text)
+    lower_programs([program], by_word)
+    starts = np.cumsum([0] + [len(w) for w in words])
+    ids = _text_ids(words, starts, by_text)
+    plain = all(isinstance(w, str) and "\0" not in w and "\ud800" not in w
+                for ws in words for w in ws)
+    assert (ids is not None) == plain  # the text path declines only what it cannot split
+    if ids is not None:
+        assert ids.tolist() == by_word.flat(words, int(starts[-1])).tolist()
+        assert by_text.texts == by_word.texts  # new words interned in the same (sorted) order
+    if plain:
+        assert [a.tolist() for a in pack_flat(words, SymbolTable())] == [
+            SymbolTable().flat(words, int(starts[-1])).tolist(), starts.tolist()]
+
+
 @pytest.mark.parametrize("text, words", [
     ("x1 and x2 -> [x1] [x2] SEP\na -> A\nb -> B\nc -> C", "a and b and c"),
     ("x1 -> [x1]\ny1 x1 -> [y1] [x1] [x1]\na -> A", "a a a a"),

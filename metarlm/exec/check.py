@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import gc
 import os
+from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from itertools import chain, repeat
 
 import numpy as np
 
@@ -50,6 +52,7 @@ from metarlm.lang.limits import MAX_OUTPUT_LIMIT
 _REASONS = {layout.NO_RULE: NO_RULE, layout.FUEL: FUEL, layout.TOO_LONG: TOO_LONG,
             layout.OVERFLOW: OVERFLOW, layout.EMPTY: EMPTY}
 PARALLEL_MIN = 32_768  # smaller batches run on one thread (waking the pool costs more)
+TEXT_MIN = 4096  # fewer words are looked up one by one (the text path's set-up costs more)
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,55 @@ def pack_words(inputs: Sequence[Sequence[str]], symbols: SymbolTable) -> tuple[n
     return words, lens
 
 
+def pack_flat(inputs: Sequence[Sequence[str]], symbols: SymbolTable) -> tuple[np.ndarray,
+                                                                               np.ndarray]:
+    """Inputs as one array of word ids and the (n + 1,) offsets where each input begins."""
+    starts = _offsets(np.fromiter(map(len, inputs), dtype=np.int64, count=len(inputs)))
+    count = int(starts[-1])
+    words = _text_ids(inputs, starts, symbols) if count >= TEXT_MIN else None
+    return (symbols.flat(inputs, count) if words is None else words), starts
+
+
+def _offsets(lengths: np.ndarray) -> np.ndarray:
+    """Where each of the pieces of these lengths begins, and the end of the last one."""
+    out = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=out[1:])
+    return out
+
+
+def _text_ids(inputs: Sequence[Sequence[str]], starts: np.ndarray,
+              symbols: SymbolTable) -> np.ndarray | None:
+    """The words' ids as ``SymbolTable.flat`` gives them (new words interned in sorted
+    order), found by a kernel in the inputs' joined text; None when a word is not a str,
+    has no UTF-8 or holds a NUL.
+
+    On SCAN a dict lookup per word took a fifth of run_many's time, more than joining the
+    text (one C call per input) and the kernel's lookups together.
+    """
+    try:
+        text = np.frombuffer("\0".join(map("\0".join, inputs)).encode(), dtype=np.uint8)
+    except (TypeError, UnicodeEncodeError):
+        return None
+    ids = _lookup(text, starts, symbols)
+    if ids is not None and len(ids) and ids.min() < 0:  # words the program does not mention
+        for word in sorted(set(chain.from_iterable(inputs)).difference(symbols.texts)):
+            symbols.intern(word)
+        ids = _lookup(text, starts, symbols)
+    return ids
+
+
+def _lookup(text: np.ndarray, starts: np.ndarray, symbols: SymbolTable) -> np.ndarray | None:
+    """The ids of the words of text (-1 for those not in symbols), or None (see _text_ids)."""
+    try:
+        entries = [t.encode() for t in symbols.texts]
+    except UnicodeEncodeError:
+        return None
+    ids = np.empty(int(starts[-1]), dtype=np.int64)
+    vocab = np.frombuffer(b"".join(entries), dtype=np.uint8)
+    bounds = _offsets(np.fromiter(map(len, entries), dtype=np.int64, count=len(entries)))
+    return ids if kernels()[1].word_ids(text, vocab, bounds, starts, ids) else None
+
+
 def pack_examples(examples: Sequence[Example], algebra: str,
                   symbols: SymbolTable) -> PackedExamples:
     """Pack examples for the kernels; outputs of the wrong kind make ``possible`` False."""
@@ -156,21 +208,24 @@ def _fail(status: int, words: Sequence[str]) -> Fail:
     return Fail(_REASONS[status])
 
 
-_new_ok = Ok.__new__
+_new_ok, _set = Ok.__new__, object.__setattr__
 
 
 def _oks(values: Sequence[object]) -> list[Ok]:
-    """Ok(v) for each value, made without the dataclass's __init__ (the same objects in half
-    the time: ``run_many`` makes one per distinct output)."""
+    """Ok(v) for each value, made as the dataclass's __init__ makes them (object.__setattr__
+    on a new instance) but without calling it, in half the time: ``run_many`` makes one per
+    distinct output."""
     if not _PLAIN_OK:
         return list(map(Ok, values))
-    made = [_new_ok(Ok) for _ in values]
-    for ok, value in zip(made, values):
-        ok.__dict__["value"] = value
+    made = list(map(_new_ok, repeat(Ok, len(values))))
+    # setting the attribute, not writing into ok.__dict__, leaves no dict per instance for
+    # the garbage collector to walk; deque(..., maxlen=0) runs the map without a loop
+    deque(map(_set, made, repeat("value"), values), maxlen=0)
     return made
 
 
-_PLAIN_OK = "value" in getattr(Ok(0), "__dict__", ())  # Ok keeps its field in __dict__
+# the shortcut holds while Ok's __init__ only sets its one field
+_PLAIN_OK = [f.name for f in fields(Ok)] == ["value"] and not hasattr(Ok, "__post_init__")
 
 
 @contextmanager
@@ -219,30 +274,21 @@ def _grown(array: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def _outputs(tokens: np.ndarray, begins: np.ndarray, lens: np.ndarray,
-             names: list[str | Hole]) -> list[tuple]:
-    """The token tuple of each output tokens[begins[k]:begins[k] + lens[k]]."""
-    ends = np.cumsum(lens)
-    total = int(ends[-1]) if len(ends) else 0
-    flat = tokens[np.repeat(begins - (ends - lens), lens) + np.arange(total)]
-    items = tuple(np.array(names, dtype=object)[flat].tolist())  # slices of it are tuples
-    ends_list = ends.tolist()
-    return [items[a:b] for a, b in zip([0, *ends_list], ends_list)]
-
-
 def _values(tokens: np.ndarray, ok: np.ndarray, value: np.ndarray, begin: np.ndarray,
             names: list[str | Hole] | None) -> list[Ok]:
     """An Ok per finished input (ok), in order; equal outputs share one (they are frozen):
     SCAN's 20,910 commands have 9,228 distinct outputs."""
     if names is None:  # the integer algebra
         return _oks(value[ok].tolist())
-    rep = np.empty(len(ok), dtype=np.int64)
-    kernels()[1].first_equal(tokens, begin, value, ok, rep)
-    firsts = np.flatnonzero(rep == np.arange(len(ok)))
-    made = _oks(_outputs(tokens, begin[firsts], value[firsts], names))
-    where = np.empty(len(ok), dtype=np.int64)
-    where[firsts] = np.arange(len(firsts))
-    return list(map(made.__getitem__, where[rep[ok]].tolist()))
+    group = np.empty(len(ok), dtype=np.int64)
+    packed = np.empty(len(tokens), dtype=np.int64)
+    bounds = np.empty(len(ok) + 1, dtype=np.int64)
+    m = kernels()[1].distinct_outputs(tokens, begin, value, ok, group, packed, bounds)
+    edges = bounds[: m + 1].tolist()
+    # every distinct output's items in one tuple, made in C; slices of it are the outputs
+    items = tuple(np.array(names, dtype=object)[packed[: edges[-1]]].tolist())
+    made = _oks([items[a:b] for a, b in zip(edges, edges[1:])])
+    return list(map(made.__getitem__, group[ok].tolist()))
 
 
 def kernel_run(program: Program, inputs: Sequence[Sequence[str]], fuel: int = DEFAULT_FUEL,
@@ -254,9 +300,7 @@ def kernel_run(program: Program, inputs: Sequence[Sequence[str]], fuel: int = DE
     if lowered.status[0] != VALID:
         raise ValueError("the kernels take no integer holes and no malformed programs")
     n = len(inputs)
-    starts = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, inputs), dtype=np.int64, count=n), out=starts[1:])
-    words = symbols.flat(inputs, int(starts[-1]))
+    words, starts = pack_flat(inputs, symbols)
     is_int = program.algebra == "int"
     out = (np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))
     tokens = _run_flat(lowered.code, words, starts, (*_limits(fuel, max_output), is_int), out)
@@ -404,4 +448,4 @@ def check_demo(program: Program, demo: Demo, fuel: int = DEFAULT_FUEL,
 
 __all__ = ["CheckReport", "ExampleCheck", "Fail", "Ok", "PackedExamples", "check_batch",
            "check_demo", "check_token_batch", "example_verdicts", "kernel_run", "matches",
-           "pack_examples", "pack_words", "run_many"]
+           "pack_examples", "pack_flat", "pack_words", "run_many"]
