@@ -139,3 +139,20 @@ def test_a_missing_weight_or_file_is_a_clear_error(tmp_path: Path, pair: Any) ->
     (tmp_path / "model.safetensors").write_bytes(b"not safetensors")
     with pytest.raises(MetarlmError, match="cannot read"):
         NumpyBart.load(tmp_path)
+
+
+def test_weights_of_the_wrong_shape_are_a_clear_error(tmp_path: Path, pair: Any) -> None:
+    from safetensors.numpy import load_file, save_file
+
+    model, _ = pair
+    save_checkpoint(model, tmp_path, {"task": "policy"})
+    weights = load_file(str(tmp_path / "model.safetensors"))
+    name = "model.decoder.layers.1.fc2.weight"
+    weights[name] = weights[name][:, :-1].copy()
+    save_file(weights, str(tmp_path / "model.safetensors"))
+    with pytest.raises(MetarlmError, match="fc2.weight has shape"):
+        NumpyBart.load(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, "d_model": 48}))
+    with pytest.raises(MetarlmError, match="shape"):
+        NumpyBart.load(tmp_path)

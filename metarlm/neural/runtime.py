@@ -110,6 +110,7 @@ class NumpyBart:
                              [_layer(w, f"model.{side}.layers.{i}", side == "decoder")
                               for i in range(int(config[f"{side}_layers"]))])
                       for side in ("encoder", "decoder")}
+        _shapes(w, self.d_model, self.max_positions, self.heads)
 
     @classmethod
     def load(cls, directory: str | Path) -> NumpyBart:
@@ -126,7 +127,7 @@ class NumpyBart:
         try:
             net = cls(weights, config)
         except KeyError as err:
-            raise MetarlmError(f"{path}: the checkpoint lacks the weight {err}") from None
+            raise MetarlmError(f"{path}: the checkpoint lacks the weight or setting {err}") from None
         _gelu(np.zeros(1, np.float32))  # load (after an install: compile) it with the weights
         return net
 
@@ -382,6 +383,37 @@ def _layer(w: dict[str, np.ndarray], name: str, decoder: bool) -> _Layer:
     return _Layer(_attention(w, f"{name}.self_attn", f"{name}.self_attn_layer_norm"), cross,
                   _linear(w, f"{name}.fc1"), _linear(w, f"{name}.fc2"),
                   _pair(w, f"{name}.final_layer_norm"))
+
+
+def _shapes(w: dict[str, np.ndarray], d: int, positions: int, heads: int) -> None:
+    """MetarlmError unless every weight has the shape the config implies (a mismatch would
+    otherwise surface as a numpy error in the middle of a search)."""
+    if d % heads:
+        raise MetarlmError(f"d_model={d} is not a multiple of {heads} heads")
+    for name, array in w.items():
+        want = _expected_shape(name, w, d, positions)
+        if want is not None and (array.ndim != len(want) or any(
+                a is not None and a != b for a, b in zip(want, array.shape))):
+            shown = tuple("any" if a is None else a for a in want)
+            raise MetarlmError(f"the weight {name} has shape {array.shape}, not {shown}")
+
+
+def _expected_shape(name: str, w: dict[str, np.ndarray], d: int,
+                    positions: int) -> tuple[int | None, ...] | None:
+    """The shape a weight must have (None: any length there; None for the whole: unchecked)."""
+    if name.endswith("embed_positions.weight"):
+        return (positions + POSITION_OFFSET, d)
+    if name == "model.shared.weight" or name.endswith("fc1.weight"):
+        return (None, d)
+    if name.endswith("_proj.weight"):
+        return (d, d)
+    if name.endswith("fc2.weight"):
+        return (d, w[name.replace("fc2", "fc1")].shape[0])
+    if name.endswith("fc1.bias"):
+        return (w[name.replace("bias", "weight")].shape[0],)
+    if name.endswith(("norm.weight", "norm.bias", "_proj.bias", "fc2.bias")):
+        return (d,)
+    return None
 
 
 def _supported(config: dict[str, Any]) -> None:
