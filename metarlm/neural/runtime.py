@@ -127,7 +127,8 @@ class NumpyBart:
         try:
             net = cls(weights, config)
         except KeyError as err:
-            raise MetarlmError(f"{path}: the checkpoint lacks the weight or setting {err}") from None
+            raise MetarlmError(f"{path}: the checkpoint lacks the weight or setting "
+                               f"{err}") from None
         _gelu(np.zeros(1, np.float32))  # load (after an install: compile) it with the weights
         return net
 
