@@ -146,14 +146,21 @@ def read_meta(directory: str | Path) -> dict[str, Any]:
         raise MetarlmError(f"{path}: cannot read: {err}") from None
 
 
-def load_checkpoint(directory: str | Path) -> tuple[BartForConditionalGeneration, dict[str, Any]]:
-    """Load a checkpoint from a local directory (eval mode) and its meta record."""
-    from transformers import BartForConditionalGeneration
-
+def loadable_meta(directory: str | Path) -> dict[str, Any]:
+    """The meta record of a checkpoint this version can read (MetarlmError if it was
+    trained with another token vocabulary)."""
     meta = read_meta(directory)
     if meta.get("vocab") != list(VOCAB):
         raise MetarlmError(f"{directory}: the checkpoint was trained with another token "
                            "vocabulary than this version of metarlm")
+    return meta
+
+
+def load_checkpoint(directory: str | Path) -> tuple[BartForConditionalGeneration, dict[str, Any]]:
+    """Load a checkpoint from a local directory (eval mode) and its meta record."""
+    from transformers import BartForConditionalGeneration
+
+    meta = loadable_meta(directory)
     with _quiet():
         model = BartForConditionalGeneration.from_pretrained(
             str(directory), local_files_only=True, use_safetensors=True)

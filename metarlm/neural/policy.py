@@ -244,11 +244,6 @@ def validate_policy(model: Any, items: Sequence[Any], samples: int = 16, max_len
 def _load(path: Path, stamp: int) -> Policy:
     """The policy of a checkpoint directory (``stamp`` changes when its weights do), run by
     the numpy runtime: the search never imports torch."""
-    from metarlm.neural.model import read_meta
-    from metarlm.neural.tokens import VOCAB
+    from metarlm.neural.model import loadable_meta
 
-    meta = read_meta(path)
-    if meta.get("vocab") != list(VOCAB):
-        raise MetarlmError(f"{path}: the checkpoint was trained with another token "
-                           "vocabulary than this version of metarlm")
-    return Policy(NumpyBart.load(path), meta, path)
+    return Policy(NumpyBart.load(path), loadable_meta(path), path)

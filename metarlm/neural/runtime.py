@@ -101,7 +101,6 @@ class NumpyBart:
         self.heads = int(config["encoder_attention_heads"])
         self.d_model = int(config["d_model"])
         self.max_positions = int(config["max_position_embeddings"])
-        self.config = config
         self._memory: dict[tuple[int, ...], np.ndarray] = {}  # the latest episodes encoded
         self.embed = w["model.shared.weight"]
         self.bias = w.get("final_logits_bias", np.zeros((1, len(self.embed)), np.float32))[0]
@@ -219,7 +218,8 @@ class Decoder:
     """Decoder steps with a key/value cache: each step reads one new id per live row."""
 
     def __init__(self, net: NumpyBart, memory: np.ndarray, rows: int) -> None:
-        self.net, self.rows, self.length = net, rows, 0
+        del rows  # the cache takes its rows from the first step's ids
+        self.net, self.length = net, 0
         _, _, layers = net.parts["decoder"]
         # The memory is one episode's for every row: cross-attention keys and values are
         # computed once, and broadcast over the rows.
@@ -260,7 +260,6 @@ class Decoder:
         """Keep only these rows (finished ones leave the batch)."""
         index = np.asarray(keep, dtype=np.int64)
         self.cache = [None if c is None else (c[0][index], c[1][index]) for c in self.cache]
-        self.rows = len(index)
 
 
 class _Uncached:

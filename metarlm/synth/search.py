@@ -276,7 +276,7 @@ def _search(demo: Demo, budget: Budget, cfg: SearchConfig, guide: Any = None,
     """Consistent programs from the search core, and why it ended."""
     if guide is not None:
         # The search waits for the policy (the kernels were loaded before the time limit
-        # started), so that what it does never depends on how fast a machine loads torch
+        # started), so that what it does never depends on how fast a machine loads the policy
         # (same seed, same result), at the price of the load time, which the budget counts.
         guide.wait(budget.remaining())
         if budget.exhausted():  # the load took the whole time limit
