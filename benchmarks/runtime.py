@@ -58,7 +58,7 @@ def calls(path: str, rules: int, repeats: int) -> dict[str, float]:
     import torch
 
     from metarlm.neural.model import load_checkpoint
-    from metarlm.neural.runtime import NumpyBart, _cache_argument, one_blas_thread
+    from metarlm.neural.runtime import NumpyBart, TorchNet, one_blas_thread
 
     torch.set_num_threads(1)
     model, _ = load_checkpoint(path)
@@ -81,16 +81,12 @@ def calls(path: str, rules: int, repeats: int) -> dict[str, float]:
     with torch.inference_mode():  # both decoders read an episode encoded beforehand
         enc = model.get_encoder()(input_ids=torch.tensor([src])).last_hidden_state
 
-    def torch_steps() -> object:
-        with torch.inference_mode():
-            arg, cache, out = _cache_argument(type(model)), None, []
-            for t in range(8):
-                res = model(encoder_outputs=(enc.expand(16, -1, -1),),
-                            decoder_input_ids=torch.tensor(tgt[:16, t:t + 1]),
-                            use_cache=True, **{arg: cache})
-                cache = getattr(res, arg)
-                out.append(res.logits)
-            return out
+    torch_net = TorchNet(model)
+
+    def torch_steps() -> object:  # the same stepping the sampler runs on a torch model
+        with torch_net.inference():
+            steps = torch_net.decoder(enc, 16)
+            return [steps.step(tgt[:16, t]) for t in range(8)]
 
     with one_blas_thread():
         out = {"score_numpy_s": per_call(lambda: net.logits(memory, tgt), repeats),
