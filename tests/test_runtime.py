@@ -156,3 +156,30 @@ def test_weights_of_the_wrong_shape_are_a_clear_error(tmp_path: Path, pair: Any)
     (tmp_path / "config.json").write_text(json.dumps({**config, "d_model": 48}))
     with pytest.raises(MetarlmError, match="shape"):
         NumpyBart.load(tmp_path)
+
+
+def test_every_forward_pass_runs_blas_on_one_thread(pair: Any,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """On shared cores BLAS threads spin: the encoder, the teacher-forced pass, the decoder's
+    set-up and its steps each run under the one-thread limit."""
+    import contextlib
+
+    from threadpoolctl import threadpool_info
+
+    from metarlm.neural import runtime
+
+    with runtime.one_blas_thread():
+        assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
+    limited: list[str] = []
+
+    class Recorder:
+        def limit(self, limits: int, user_api: str) -> Any:
+            limited.append(f"{limits} {user_api}")
+            return contextlib.nullcontext()
+
+    monkeypatch.setattr(runtime, "_controller", Recorder)
+    _, net = pair
+    memory = net.encode([9, 8, 7, 6, tk.EOS])  # not kept yet: encoded under the limit
+    net.logits(memory, np.array([[tk.BOS, 5]]))
+    net.decoder(memory, 2).step(np.array([tk.BOS, tk.BOS]))
+    assert limited == ["1 blas"] * 4
