@@ -17,15 +17,16 @@ from metarlm.exec.check import (
     check_batch,
     check_demo,
     check_token_batch,
+    fillable,
     matches,
     pack_examples,
     run_many,
 )
 from metarlm.exec.compile import SymbolTable
-from metarlm.exec.holes import fill_holes
+from metarlm.exec.holes import fill_all, fill_holes
 from metarlm.lang.demo import Example, parse_demo
 from metarlm.lang.domain import parse_program
-from metarlm.lang.dsl import Call, Const, Hole, Program, Rule, Token
+from metarlm.lang.dsl import Call, Const, Hole, Program, Rule, Token, Word
 from metarlm.lang.interp import Fail, Ok, evaluate
 from metarlm.neural.tokens import PAD, encode_program
 
@@ -157,6 +158,27 @@ def test_check_batch_equals_reference(demo: tuple) -> None:
     candidates, examples = demo
     assert check_batch(candidates, examples) == [reference_verdict(p, examples)
                                                  for p in candidates]
+
+
+@SETTINGS
+@given(demos("seq"))
+def test_fillable_rules_out_only_sketches_no_filling_fits(demo: tuple) -> None:
+    candidates, examples = demo
+    got = fillable(candidates, examples)
+    for sketch, ok in zip(candidates, got):
+        found = fill_all(sketch, examples, limit=1)
+        assert ok or not found  # a necessary condition: what it rules out has no filling
+        if any(ex.output for ex in examples):  # then an unused hole has a token to take
+            assert ok == bool(found)  # and exact in the sequence algebra
+
+
+def test_fillable_passes_integer_sketches_and_judges_sequence_ones() -> None:
+    examples = [Example(("dax",), ("RED",)), Example(("dax", "dax"), ("RED", "RED"))]
+    one, two = (parse_program(f"dax -> {' '.join(['?'] * n)}\nx1 u1 -> [x1] [u1]", "miniscan")
+                for n in (1, 2))
+    assert fillable([one, two], examples) == [True, False]
+    integer = Program((Rule((Word("dax"),), (Hole(0),)),), "int")
+    assert fillable([integer], [Example(("dax",), 7)]) == [True]
 
 
 def encode_rows(candidates: list[Program]) -> np.ndarray:

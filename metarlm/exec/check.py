@@ -372,6 +372,25 @@ def check_batch(programs: Sequence[Program], examples: Sequence[Example],
     return verdicts
 
 
+def fillable(sketches: Sequence[Program], examples: Sequence[Example],
+             fuel: int = DEFAULT_FUEL, max_output: int = MAX_OUTPUT) -> list[bool]:
+    """Per sketch, False where no filling of its holes can reproduce every example, as the
+    kernels show with each sequence hole one token bound alike on every example; True
+    otherwise (a necessary condition for ``fill_all``; integer sketches always pass)."""
+    out = [True] * len(sketches)
+    where = [k for k, p in enumerate(sketches) if p.algebra == "seq"]
+    if not where or not examples:
+        return out
+    symbols = SymbolTable()
+    packed = pack_examples(examples, "seq", symbols)
+    lowered = lower_programs([sketches[k] for k in where], symbols)
+    verdict = _check_rows(lowered.code, lowered.status, packed, "seq", fuel, max_output)
+    for n, k in enumerate(where):
+        if lowered.status[n] == VALID:  # malformed rows are the reference's to judge
+            out[k] = bool(verdict[n])
+    return out
+
+
 def example_verdicts(programs: Sequence[Program], examples: Sequence[Example],
                      fuel: int = DEFAULT_FUEL, max_output: int = MAX_OUTPUT) -> np.ndarray:
     """A (programs, examples) boolean matrix: does program p reproduce example e?
@@ -447,5 +466,5 @@ def check_demo(program: Program, demo: Demo, fuel: int = DEFAULT_FUEL,
 
 
 __all__ = ["CheckReport", "ExampleCheck", "Fail", "Ok", "PackedExamples", "check_batch",
-           "check_demo", "check_token_batch", "example_verdicts", "kernel_run", "matches",
-           "pack_examples", "pack_flat", "pack_words", "run_many"]
+           "check_demo", "check_token_batch", "example_verdicts", "fillable", "kernel_run",
+           "matches", "pack_examples", "pack_flat", "pack_words", "run_many"]

@@ -158,50 +158,56 @@ def _rule(rule: Rule, algebra: str, symbols: SymbolTable) -> tuple[list[int], bo
     return [len(rule.lhs), len(rule.rhs), len(calls), 0, *lhs, *rhs, *calls], int_hole
 
 
-def lower_program(program: Program, symbols: SymbolTable) -> tuple[list[int], int]:
-    """One program's row (unpadded) and status; words and tokens are interned in symbols."""
+RuleEntry = tuple[list[int], int, int]  # a rule's ints, VALID or NEEDS_REFERENCE, holes
+
+
+def _rule_entry(rule: Rule, algebra: str, symbols: SymbolTable) -> RuleEntry | None:
+    """One rule's ints, status (NEEDS_REFERENCE for an integer hole) and hole count (its
+    largest hole index + 1); None when it is not a rule of its algebra."""
+    ints = _plain_rule(rule, algebra == "int", symbols)
+    if ints is not None:
+        return ints, VALID, 0
     try:
-        if program.algebra not in ("seq", "int"):
-            raise _Malformed
-        row, is_int, max_lhs = [len(program.rules), 0, 0], program.algebra == "int", 0
-        for rule in program.rules:  # the lean road while rules are plain and hole-free
-            ints = _plain_rule(rule, is_int, symbols)  # interning as _rule would, up to a
-            if ints is None:  # rule it cannot take
-                break
-            max_lhs = max(max_lhs, ints[0])
-            row += ints
-        else:
-            row[1] = max_lhs
-            return row, VALID
-        parts = [_rule(rule, program.algebra, symbols) for rule in program.rules]
+        ints, int_hole = _rule(rule, algebra, symbols)
     except _Malformed:
+        return None
+    holes = max((h.index for it in rule.rhs for h in (it, getattr(it, "scale", None))
+                 if isinstance(h, Hole)), default=-1) + 1
+    return ints, NEEDS_REFERENCE if int_hole else VALID, holes
+
+
+def lower_program(program: Program, symbols: SymbolTable,
+                  cache: dict[int, RuleEntry | None] | None = None) -> tuple[list[int], int]:
+    """One program's row (unpadded) and status; words and tokens are interned in symbols.
+
+    ``cache`` (by ``id`` of the rule object: the caller keeps the objects alive while it
+    lives) lowers a rule that many programs share once."""
+    if program.algebra not in ("seq", "int"):
         return [0, 0, 0], INVALID
-    holes = [h.index for r in program.rules for it in r.rhs
-             for h in (it, getattr(it, "scale", None)) if isinstance(h, Hole)]
-    max_lhs = max((len(r.lhs) for r in program.rules), default=0)
-    row = [len(program.rules), max_lhs, max(holes, default=-1) + 1]
-    for ints, _ in parts:
+    row, status = [len(program.rules), 0, 0], VALID
+    for rule in program.rules:
+        if cache is None:
+            entry = _rule_entry(rule, program.algebra, symbols)
+        else:
+            key = id(rule)
+            entry = cache[key] if key in cache else cache.setdefault(
+                key, _rule_entry(rule, program.algebra, symbols))
+        if entry is None:
+            return [0, 0, 0], INVALID
+        ints, st, holes = entry
+        row[1] = max(row[1], ints[0])  # the longest left-hand side
+        row[2] = max(row[2], holes)
         row += ints
-    status = NEEDS_REFERENCE if any(h for _, h in parts) else VALID
+        if st != VALID:
+            status = st
     return row, status
 
 
 def lower_rule(rule: Rule, algebra: str, symbols: SymbolTable) -> list[int] | None:
     """One hole-free rule's ints (layout's rule format, as ``lower_program`` writes them), or
     None when the rule has holes or is not a rule of its algebra (those go to the reference)."""
-    if algebra not in ("seq", "int"):
-        return None
-    ints = _plain_rule(rule, algebra == "int", symbols)
-    if ints is not None:
-        return ints
-    try:
-        ints, _ = _rule(rule, algebra, symbols)
-    except _Malformed:
-        return None
-    for item in rule.rhs:
-        if isinstance(item, Hole) or isinstance(getattr(item, "scale", None), Hole):
-            return None
-    return ints
+    entry = _rule_entry(rule, algebra, symbols) if algebra in ("seq", "int") else None
+    return entry[0] if entry is not None and entry[2] == 0 else None
 
 
 def _plain_rule(rule: Rule, is_int: bool, symbols: SymbolTable) -> list[int] | None:
@@ -255,8 +261,10 @@ def _plain_rule(rule: Rule, is_int: bool, symbols: SymbolTable) -> list[int] | N
 
 def lower_programs(programs: Sequence[Program], symbols: SymbolTable,
                    width: int = 0) -> Lowered:
-    """Rows for many programs, zero padded to at least ``width``."""
-    rows = [lower_program(p, symbols) for p in programs]
+    """Rows for many programs, zero padded to at least ``width``; a rule object that several
+    programs share is lowered once."""
+    cache: dict[int, RuleEntry | None] = {}  # the programs keep their rules alive meanwhile
+    rows = [lower_program(p, symbols, cache) for p in programs]
     width = max([width, 3] + [len(r) for r, _ in rows])
     code = np.zeros((len(rows), width), dtype=np.int64)
     for k, (row, _) in enumerate(rows):

@@ -5,7 +5,8 @@
 words together with a rule of calls that reads them (`turn left -> I_TURN_LEFT` gives
 `u1 u2 -> [u2] [u1]`, `turn ->` and `left -> I_TURN_LEFT`). How many words, tokens and
 calls are tried are the settings ``abduction_words``, ``hole_tokens``, ``joint_words`` and
-``joint_tokens``; every solver call counts in the budget's ``z3_calls``.
+``joint_tokens``; every sketch posed counts in the budget's ``z3_calls``, though the kernels
+rule out most of them (``fillable``) before the hole solver would see them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
 
+from metarlm.exec.check import fillable
 from metarlm.exec.holes import fill_all
 from metarlm.exec.incremental import RIGHT
 from metarlm.lang.demo import Example
@@ -40,18 +42,27 @@ def abduce(current: Program, ex: Example, examples: Sequence[Example], lengths: 
         showing = [e for e in relevant if word in e.input][:3]
         for group in [relevant, *([e] for e in showing)] if showing else []:
             found = False
-            for n in lengths:
-                sketch = Rule((Word(word),), tuple(Hole(i) for i in range(n)))
-                if budget.exhausted():
-                    return
-                solutions = fill_all(Program(current.rules + (sketch,), current.algebra),
-                                     group, limit=2, timeout_ms=budget.solver_ms())
-                budget.z3_calls += 1
+            sketches = [Program(current.rules + (Rule((Word(word),), tuple(
+                Hole(i) for i in range(n))),), current.algebra) for n in lengths]
+            for solutions in solved(sketches, group, budget):
                 found = found or bool(solutions)
                 if len(solutions) == 1:
                     yield solutions[0].rules[-1]
-            if found:
+            if found or budget.exhausted():
                 break
+
+
+def solved(sketches: Sequence[Program], examples: Sequence[Example],
+           budget: Budget) -> Iterator[list[Program]]:
+    """Each sketch's fillings (at most 2) in turn, until the budget ends; a sketch the kernels
+    show no filling can fit (``fillable``, one batch for all) gets none without the solver.
+    Every sketch counts as a solver call, whichever rules it out."""
+    may = fillable(sketches, examples)
+    for sketch, ok in zip(sketches, may):
+        if budget.exhausted():
+            return
+        budget.z3_calls += 1
+        yield fill_all(sketch, examples, limit=2, timeout_ms=budget.solver_ms()) if ok else []
 
 
 def joint(background: Program, learned: tuple[Rule, ...], lhs: tuple[LhsItem, ...],
@@ -78,6 +89,7 @@ def joint(background: Program, learned: tuple[Rule, ...], lhs: tuple[LhsItem, ..
     known = mentioned | set(new_words) | {w.text for w in lhs if isinstance(w, Word)}
     relevant = [e for e in examples if set(e.input) <= known]
     variables = [v for v in lhs if isinstance(v, Var)]
+    bundles, sketches = [], []
     for pattern in call_patterns(variables, max_calls):
         if set(pattern) != set(variables):  # every part of the input counts
             continue
@@ -87,14 +99,12 @@ def joint(background: Program, learned: tuple[Rule, ...], lhs: tuple[LhsItem, ..
             for word, n in zip(new_words, lengths):
                 prims.append(Rule((Word(word),), tuple(Hole(k + i) for i in range(n))))
                 k += n
-            if budget.exhausted():
-                return
-            sketch = Program(background.rules + tuple(prims) + learned + (rule,))
-            budget.z3_calls += 1
-            solutions = fill_all(sketch, relevant, limit=2, timeout_ms=budget.solver_ms())
-            if len(solutions) == 1:
-                n_bg = len(background)
-                yield solutions[0].rules[n_bg:n_bg + len(prims)] + (rule,)
+            bundles.append((len(prims), rule))
+            sketches.append(Program(background.rules + tuple(prims) + learned + (rule,)))
+    n_bg = len(background)
+    for (n_prims, rule), solutions in zip(bundles, solved(sketches, relevant, budget)):
+        if len(solutions) == 1:
+            yield solutions[0].rules[n_bg:n_bg + n_prims] + (rule,)
 
 
 def understood(program: Program) -> set[str]:
