@@ -52,16 +52,27 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return gelu(np.ascontiguousarray(x, dtype=np.float32).reshape(-1)).reshape(x.shape)
 
 
+# The forward passes work in place where they can: a fresh array of a megabyte or more is
+# a fresh mapping of memory, and its page faults made a softmax take 2.6 times as long.
+
 def _norm(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Layer normalisation over the last axis."""
-    mean = x.mean(-1, keepdims=True)
-    var = ((x - mean) ** 2).mean(-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + LN_EPS) * w + b
+    """Layer normalisation over the last axis (a new array)."""
+    out = x - x.mean(-1, keepdims=True)
+    scale = np.square(out).mean(-1, keepdims=True)
+    scale += LN_EPS
+    np.sqrt(scale, out=scale)
+    out /= scale
+    out *= w
+    out += b
+    return out
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
-    e = np.exp(x - x.max(-1, keepdims=True))
-    return e / e.sum(-1, keepdims=True)
+    """Softmax over the last axis, in place (x is the caller's scratch)."""
+    x -= x.max(-1, keepdims=True)
+    np.exp(x, out=x)
+    x /= x.sum(-1, keepdims=True)
+    return x
 
 
 def log_softmax(x: np.ndarray) -> np.ndarray:
@@ -79,6 +90,7 @@ class _Attention:
     v: tuple[np.ndarray, np.ndarray]
     out: tuple[np.ndarray, np.ndarray]
     norm: tuple[np.ndarray, np.ndarray]
+    qkv: tuple[np.ndarray, np.ndarray]  # q, k and v side by side: one product for all three
 
 
 @dataclass(frozen=True)
@@ -102,6 +114,7 @@ class NumpyBart:
         self.d_model = int(config["d_model"])
         self.max_positions = int(config["max_position_embeddings"])
         self._memory: dict[tuple[int, ...], np.ndarray] = {}  # the latest episodes encoded
+        self._cross: dict[int, tuple[np.ndarray, list]] = {}  # id(memory) -> (memory, kv)
         self.embed = w["model.shared.weight"]
         self.bias = w.get("final_logits_bias", np.zeros((1, len(self.embed)), np.float32))[0]
         self.parts = {side: (w[f"model.{side}.embed_positions.weight"],
@@ -160,7 +173,7 @@ class NumpyBart:
         positions, norm, layers = self.parts["encoder"]
         h = _norm(self.embed[ids] + positions[POSITION_OFFSET:POSITION_OFFSET + len(ids)], *norm)
         for layer in layers:
-            h = _norm(h + self._attend(layer.attn, h, h), *layer.attn.norm)
+            h = _norm(h + self._self_attend(layer.attn, h), *layer.attn.norm)
             h = _norm(h + _ffn(layer, h), *layer.norm)
         return h
 
@@ -175,12 +188,27 @@ class NumpyBart:
         steps = ids.shape[1]
         h = _norm(self.embed[ids] + positions[POSITION_OFFSET:POSITION_OFFSET + steps], *norm)
         causal = np.triu(np.full((steps, steps), -np.inf, np.float32), 1)
-        for layer in layers:
-            h = _norm(h + self._attend(layer.attn, h, h, causal), *layer.attn.norm)
+        for layer, kv in zip(layers, self.cross_kv(memory)):
+            h = _norm(h + self._self_attend(layer.attn, h, causal), *layer.attn.norm)
             assert layer.cross is not None
-            h = _norm(h + self._attend(layer.cross, h, memory), *layer.cross.norm)
+            h = _norm(h + self._cross_attend(layer.cross, h, kv), *layer.cross.norm)
             h = _norm(h + _ffn(layer, h), *layer.norm)
-        return h @ self.embed.T + self.bias
+        return _affine(h, self.embed.T, self.bias)
+
+    def cross_kv(self, memory: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each decoder layer's cross-attention keys and values of an encoder memory, each
+        (heads, length, d / heads): computed once per memory (the latest few are kept)."""
+        found = self._cross.get(id(memory))
+        if found is not None and found[0] is memory:
+            return found[1]
+        _, _, layers = self.parts["decoder"]
+        kv = [(self._heads_first(memory @ ly.cross.k[0] + ly.cross.k[1]),  # type: ignore[union-attr]
+               self._heads_first(memory @ ly.cross.v[0] + ly.cross.v[1]))  # type: ignore[union-attr]
+              for ly in layers]
+        if len(self._cross) >= MEMORIES:
+            self._cross.pop(next(iter(self._cross)))
+        self._cross[id(memory)] = (memory, kv)  # the memory kept: its id stays its own
+        return kv
 
     def decoder(self, memory: np.ndarray, rows: int, use_cache: bool = True) -> Any:
         """A decoder of ``rows`` sequences against one encoder memory, one id at a time
@@ -196,22 +224,37 @@ class NumpyBart:
         *lead, steps, _ = x.shape
         return np.swapaxes(x.reshape(*lead, steps, self.heads, -1), -2, -3)
 
-    def _attend(self, att: _Attention, x: np.ndarray, source: np.ndarray,
-                mask: np.ndarray | None = None) -> np.ndarray:
-        """Multi-head attention of ``x`` over ``source`` (with an additive mask)."""
-        q = self._split(x @ att.q[0] + att.q[1])
-        k = self._split(source @ att.k[0] + att.k[1])
-        v = self._split(source @ att.v[0] + att.v[1])
-        return self._mix(att, q, k, v, mask)
+    def _heads_first(self, x: np.ndarray) -> np.ndarray:
+        """(n, d) → (heads, n, d / heads), contiguous."""
+        return np.ascontiguousarray(np.swapaxes(x.reshape(len(x), self.heads, -1), 0, 1))
+
+    def _self_attend(self, att: _Attention, x: np.ndarray,
+                     mask: np.ndarray | None = None) -> np.ndarray:
+        """Multi-head self-attention of ``x`` (..., steps, d), with an additive mask."""
+        q, k, v = np.split(_affine(x, *att.qkv), 3, axis=-1)
+        return self._mix(att, self._split(q), self._split(k), self._split(v), mask)
+
+    def _cross_attend(self, att: _Attention, x: np.ndarray,
+                      kv: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """Attention of ``x`` (..., d) over one memory's keys and values (``cross_kv``).
+        Every row reads the same memory, so all rows' queries go into one product per head,
+        not one small product per row and head."""
+        k, v = kv
+        lead, d = x.shape[:-1], x.shape[-1]
+        q = self._heads_first(_affine(x.reshape(-1, d), *att.q)
+                              * np.float32((d // self.heads) ** -0.5))
+        mixed = _softmax(q @ np.swapaxes(k, -1, -2)) @ v  # (heads, rows, d / heads)
+        joined = np.swapaxes(mixed, 0, 1).reshape(-1, d)
+        return _affine(joined, *att.out).reshape(*lead, d)
 
     def _mix(self, att: _Attention, q: np.ndarray, k: np.ndarray, v: np.ndarray,
              mask: np.ndarray | None = None) -> np.ndarray:
         """softmax(q kᵀ / √d) v, heads joined and projected out."""
         scores = (q * np.float32(q.shape[-1] ** -0.5)) @ np.swapaxes(k, -1, -2)
         if mask is not None:
-            scores = scores + mask
+            scores += mask
         mixed = np.swapaxes(_softmax(scores) @ v, -2, -3)  # (..., steps, heads, dh)
-        return mixed.reshape(*mixed.shape[:-2], -1) @ att.out[0] + att.out[1]
+        return _affine(mixed.reshape(*mixed.shape[:-2], -1), *att.out)
 
 
 class Decoder:
@@ -221,12 +264,10 @@ class Decoder:
         del rows  # the cache takes its rows from the first step's ids
         self.net, self.length = net, 0
         _, _, layers = net.parts["decoder"]
-        # The memory is one episode's for every row: cross-attention keys and values are
-        # computed once, and broadcast over the rows.
+        # The memory is one episode's for every row: its cross-attention keys and values
+        # are computed once per memory (``cross_kv``).
         with one_blas_thread():
-            self.cross = [(net._split(memory @ ly.cross.k[0] + ly.cross.k[1]),  # type: ignore[union-attr]
-                           net._split(memory @ ly.cross.v[0] + ly.cross.v[1]))  # type: ignore[union-attr]
-                          for ly in layers]
+            self.cross = net.cross_kv(memory)
         self.cache: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(layers)
 
     def step(self, ids: np.ndarray) -> np.ndarray:
@@ -243,18 +284,17 @@ class Decoder:
         h = _norm(h + positions[POSITION_OFFSET + self.length], *norm)
         for i, layer in enumerate(layers):
             att = layer.attn
-            q, k, v = (net._split(h @ p[0] + p[1]) for p in (att.q, att.k, att.v))
+            q, k, v = (net._split(x) for x in np.split(_affine(h, *att.qkv), 3, -1))
             past = self.cache[i]
             if past is not None:
                 k, v = np.concatenate([past[0], k], 2), np.concatenate([past[1], v], 2)
             self.cache[i] = (k, v)
             h = _norm(h + net._mix(att, q, k, v), *att.norm)
             assert layer.cross is not None
-            cq = net._split(h @ layer.cross.q[0] + layer.cross.q[1])
-            h = _norm(h + net._mix(layer.cross, cq, *self.cross[i]), *layer.cross.norm)
+            h = _norm(h + net._cross_attend(layer.cross, h, self.cross[i]), *layer.cross.norm)
             h = _norm(h + _ffn(layer, h), *layer.norm)
         self.length += 1
-        return (h[:, 0, :] @ net.embed.T + net.bias).astype(np.float32)
+        return _affine(h[:, 0, :], net.embed.T, net.bias).astype(np.float32)
 
     def select(self, keep: np.ndarray | list[int]) -> None:
         """Keep only these rows (finished ones leave the batch)."""
@@ -359,7 +399,15 @@ def _cache_argument(model_class: type) -> str:
 
 
 def _ffn(layer: _Layer, h: np.ndarray) -> np.ndarray:
-    return _gelu(h @ layer.fc1[0] + layer.fc1[1]) @ layer.fc2[0] + layer.fc2[1]
+    return _affine(_gelu(_affine(h, *layer.fc1)), *layer.fc2)
+
+
+def _affine(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """x @ w + b over the last axis, as one 2-d product: numpy multiplies a stacked x as
+    one small product per leading index, twice as slow here."""
+    flat = x.reshape(-1, x.shape[-1]) @ w
+    flat += b
+    return flat.reshape(*x.shape[:-1], w.shape[1])
 
 
 def _pair(w: dict[str, np.ndarray], name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -373,8 +421,10 @@ def _linear(w: dict[str, np.ndarray], name: str) -> tuple[np.ndarray, np.ndarray
 
 
 def _attention(w: dict[str, np.ndarray], name: str, norm: str) -> _Attention:
-    return _Attention(*(_linear(w, f"{name}.{p}_proj") for p in ("q", "k", "v", "out")),
-                      norm=_pair(w, norm))
+    q, k, v, out = (_linear(w, f"{name}.{p}_proj") for p in ("q", "k", "v", "out"))
+    qkv = (np.ascontiguousarray(np.concatenate([q[0], k[0], v[0]], 1)),
+           np.concatenate([q[1], k[1], v[1]]))
+    return _Attention(q, k, v, out, _pair(w, norm), qkv)
 
 
 def _layer(w: dict[str, np.ndarray], name: str, decoder: bool) -> _Layer:
