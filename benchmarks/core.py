@@ -5,7 +5,8 @@
 
 Each demonstration is searched without a model (``use_model=False``) while the time spent in
 the checker (``DemoChecker.check`` and ``extend``: lowering and kernels) and in hole filling
-(``fill_all``: Z3 and its propagation) is measured apart. What remains, divided by the
+(``fillable``, the kernels' pass that rules sketches out, and ``fill_all``: Z3 and its
+propagation) is measured apart. What remains, divided by the
 candidates checked, is the core's own cost per candidate: generation, placement, dedup,
 ranking and bookkeeping. Figures are medians over the repeats, in one process.
 """
@@ -55,12 +56,14 @@ def demos() -> dict[str, Any]:
 def measure(demo: Any) -> dict[str, float]:
     """One search: candidates, seconds, checker and solver seconds, cost per candidate."""
     checker, solver = Clock(), Clock()
-    saved = (incremental.DemoChecker.check, incremental.DemoChecker.extend, holes.fill_all)
+    saved = (incremental.DemoChecker.check, incremental.DemoChecker.extend, holes.fill_all,
+             abduction.fillable)
     incremental.DemoChecker.check = checker.wrap(saved[0])  # type: ignore[method-assign]
     incremental.DemoChecker.extend = checker.wrap(saved[1])  # type: ignore[method-assign]
     filled = solver.wrap(saved[2])
     for module in (holes, abduction, sums, systematic):
         module.fill_all = filled  # type: ignore[attr-defined]
+    abduction.fillable = solver.wrap(saved[3])  # type: ignore[attr-defined]
     try:
         start = time.perf_counter()
         result = synthesize(demo, use_model=False, timeout=60)
@@ -69,6 +72,7 @@ def measure(demo: Any) -> dict[str, float]:
         incremental.DemoChecker.check, incremental.DemoChecker.extend = saved[:2]  # type: ignore[method-assign]
         for module in (holes, abduction, sums, systematic):
             module.fill_all = saved[2]  # type: ignore[attr-defined]
+        abduction.fillable = saved[3]  # type: ignore[attr-defined]
     own = total - checker.seconds - solver.seconds
     n = max(1, result.candidates)
     return {"candidates": result.candidates, "seconds": total, "checker_s": checker.seconds,

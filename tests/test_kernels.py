@@ -68,14 +68,14 @@ def test_kernel_equals_reference_with_words_looked_up_in_their_text(run: tuple,
     """Every batch packed through the text of its words (small ones are not, in use): empty
     inputs and words, words longer than 8 bytes or alike in their last 8, words holding a
     NUL or with no UTF-8 (those batches go back to a lookup per word)."""
-    from metarlm.exec import check
+    from metarlm.exec import pack
 
     program, words, fuel, max_output = run
     if program.algebra == "int" and program.holes():
         return
     words = words + odd
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(check, "TEXT_MIN", 0)
+        patch.setattr(pack, "TEXT_MIN", 0)
         got = kernel_run(program, words, fuel, max_output)
     assert got == reference(program, words, fuel, max_output)
 
@@ -87,7 +87,7 @@ def test_kernel_equals_reference_with_words_looked_up_in_their_text(run: tuple,
     [("a\0b",)], [("a",), ("\0",)], [("walk", "\ud800")], [(1, 2)],
 ])
 def test_words_found_in_their_text_have_the_ids_of_a_lookup_per_word(words: list) -> None:
-    from metarlm.exec.check import _text_ids, pack_flat
+    from metarlm.exec.pack import _text_ids, pack_flat
 
     program = parse_program("walk -> WALK\nx1 twice -> [x1] [x1]", "rules")
     by_text, by_word = SymbolTable(), SymbolTable()
@@ -131,10 +131,10 @@ def test_long_outputs_grow_the_arena_and_the_output_buffer() -> None:
 @pytest.mark.parametrize("parallel", [False, True])
 def test_run_many_in_parallel_chunks_and_with_little_room_equals_the_reference(
         parallel: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    from metarlm.exec import check
+    from metarlm.exec import pack
 
     if parallel:  # chunks whose shares of the token buffer overflow, then finish serially
-        monkeypatch.setattr(check, "PARALLEL_MIN", 1)
+        monkeypatch.setattr(pack, "PARALLEL_MIN", 1)
     program = parse_program("a -> A B C D E F G H\nb ->\nx1 twice -> [x1] [x1]\n"
                             "x1 and x2 -> [x2] [x1]", "rules")
     words = [("a",) + ("twice",) * (k % 9) for k in range(300)]

@@ -12,12 +12,11 @@ sketch's verdict says whether some filling of its holes reproduces every example
 from __future__ import annotations
 
 import gc
-import os
 from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from itertools import chain, repeat
+from itertools import repeat
 
 import numpy as np
 
@@ -30,6 +29,15 @@ from metarlm.exec.compile import (
     lower_token_ids,
     slot_map,
 )
+from metarlm.exec.pack import (
+    PackedExamples,
+    kernel_limits,
+    kernel_verdicts,
+    pack_examples,
+    pack_flat,
+    pack_words,
+    parallel_chunks,
+)
 from metarlm.kernels import layout
 from metarlm.lang.demo import Demo, Example, Output
 from metarlm.lang.dsl import Hole, Program
@@ -37,7 +45,6 @@ from metarlm.lang.interp import (
     DEFAULT_FUEL,
     EMPTY,
     FUEL,
-    INT_LIMIT,
     MAX_OUTPUT,
     NO_RULE,
     OVERFLOW,
@@ -47,12 +54,9 @@ from metarlm.lang.interp import (
     Result,
     evaluate,
 )
-from metarlm.lang.limits import MAX_OUTPUT_LIMIT
 
 _REASONS = {layout.NO_RULE: NO_RULE, layout.FUEL: FUEL, layout.TOO_LONG: TOO_LONG,
             layout.OVERFLOW: OVERFLOW, layout.EMPTY: EMPTY}
-PARALLEL_MIN = 32_768  # smaller batches run on one thread (waking the pool costs more)
-TEXT_MIN = 4096  # fewer words are looked up one by one (the text path's set-up costs more)
 
 
 @dataclass(frozen=True)
@@ -78,122 +82,9 @@ class CheckReport:
         return all(e.ok for e in self.examples) and not self.note
 
 
-@dataclass(frozen=True)
-class PackedExamples:
-    """Examples as kernel arrays (symbol ids from one table)."""
-
-    words: np.ndarray  # (n, max input length) padded input words
-    lens: np.ndarray  # (n,) input lengths
-    syms: np.ndarray  # (n, max output length) expected tokens (sequence algebra)
-    out_lens: np.ndarray  # (n,) expected output lengths
-    ints: np.ndarray  # (n,) expected integers (integer algebra)
-    possible: bool  # False when some expected output can never be produced
-
-
 def matches(result: Result, expected: Output) -> bool:
     """Whether an evaluation result equals an expected output."""
     return isinstance(result, Ok) and result.value == expected
-
-
-def _clip(value: int) -> int:
-    return max(-layout.INT_CLAMP, min(layout.INT_CLAMP, value))
-
-
-def pack_words(inputs: Sequence[Sequence[str]], symbols: SymbolTable) -> tuple[np.ndarray,
-                                                                                np.ndarray]:
-    """Inputs as a padded (n, longest) id array and their lengths."""
-    lens = np.array([len(w) for w in inputs], dtype=np.int64).reshape(-1)
-    words = np.zeros((len(inputs), int(lens.max(initial=0))), dtype=np.int64)
-    flat = symbols.ids(w for ws in inputs for w in ws)
-    if flat:  # scatter row by row without a Python loop over rows
-        rows = np.repeat(np.arange(len(inputs)), lens)
-        cols = np.arange(len(flat)) - np.repeat(np.cumsum(lens) - lens, lens)
-        words[rows, cols] = flat
-    return words, lens
-
-
-def pack_flat(inputs: Sequence[Sequence[str]], symbols: SymbolTable) -> tuple[np.ndarray,
-                                                                               np.ndarray]:
-    """Inputs as one array of word ids and the (n + 1,) offsets where each input begins."""
-    starts = _offsets(np.fromiter(map(len, inputs), dtype=np.int64, count=len(inputs)))
-    count = int(starts[-1])
-    words = _text_ids(inputs, starts, symbols) if count >= TEXT_MIN else None
-    return (symbols.flat(inputs, count) if words is None else words), starts
-
-
-def _offsets(lengths: np.ndarray) -> np.ndarray:
-    """Where each of the pieces of these lengths begins, and the end of the last one."""
-    out = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=out[1:])
-    return out
-
-
-def _text_ids(inputs: Sequence[Sequence[str]], starts: np.ndarray,
-              symbols: SymbolTable) -> np.ndarray | None:
-    """The words' ids as ``SymbolTable.flat`` gives them (new words interned in sorted
-    order), found by a kernel in the inputs' joined text; None when a word is not a str,
-    has no UTF-8 or holds a NUL.
-
-    On SCAN a dict lookup per word took a fifth of run_many's time, more than joining the
-    text (one C call per input) and the kernel's lookups together.
-    """
-    try:
-        text = np.frombuffer("\0".join(map("\0".join, inputs)).encode(), dtype=np.uint8)
-    except (TypeError, UnicodeEncodeError):
-        return None
-    ids = _lookup(text, starts, symbols)
-    if ids is not None and len(ids) and ids.min() < 0:  # words the program does not mention
-        for word in sorted(set(chain.from_iterable(inputs)).difference(symbols.texts)):
-            symbols.intern(word)
-        ids = _lookup(text, starts, symbols)
-    return ids
-
-
-def _lookup(text: np.ndarray, starts: np.ndarray, symbols: SymbolTable) -> np.ndarray | None:
-    """The ids of the words of text (-1 for those not in symbols), or None (see _text_ids)."""
-    try:
-        entries = [t.encode() for t in symbols.texts]
-    except UnicodeEncodeError:
-        return None
-    ids = np.empty(int(starts[-1]), dtype=np.int64)
-    vocab = np.frombuffer(b"".join(entries), dtype=np.uint8)
-    bounds = _offsets(np.fromiter(map(len, entries), dtype=np.int64, count=len(entries)))
-    return ids if kernels()[1].word_ids(text, vocab, bounds, starts, ids) else None
-
-
-def pack_examples(examples: Sequence[Example], algebra: str,
-                  symbols: SymbolTable) -> PackedExamples:
-    """Pack examples for the kernels; outputs of the wrong kind make ``possible`` False."""
-    words, lens = pack_words([e.input for e in examples], symbols)
-    outs = [e.output for e in examples]
-    if algebra == "int":
-        possible = all(isinstance(o, int) and abs(o) < INT_LIMIT for o in outs)
-        ints = [_clip(o) if isinstance(o, int) else 0 for o in outs]
-        seqs: list[Sequence[str]] = [() for _ in outs]
-    else:
-        possible = all(isinstance(o, tuple) for o in outs)
-        ints = [0] * len(outs)
-        seqs = [o if isinstance(o, tuple) else () for o in outs]
-    syms, out_lens = pack_words(seqs, symbols)
-    return PackedExamples(words, lens, syms, out_lens,
-                          np.array(ints, dtype=np.int64).reshape(-1), possible)
-
-
-def _chunks(n: int) -> int:
-    """Parallel chunks for a batch of n items; 0 means run serially (small batches)."""
-    import numba
-
-    # OpenMP's spinning workers made batches 30x slower when other processes (or torch's own
-    # OpenMP pool) shared the cores; Numba's workqueue layer has no such cliff.
-    if "NUMBA_THREADING_LAYER" not in os.environ:
-        numba.config.THREADING_LAYER = "workqueue"
-    threads = int(numba.get_num_threads())
-    return 0 if threads < 2 or n < PARALLEL_MIN else min(n, 8 * threads)
-
-
-def _limits(fuel: int, max_output: int) -> tuple[int, int]:
-    # the reference caps max_output the same way (metarlm.lang.interp)
-    return _clip(fuel), _clip(min(max_output, MAX_OUTPUT_LIMIT))
 
 
 def _names(symbols: SymbolTable, program: Program) -> list[str | Hole]:
@@ -250,7 +141,7 @@ def _run_flat(code: np.ndarray, words: np.ndarray, starts: np.ndarray, limits: t
     n = len(starts) - 1
     tokens = np.empty(max(4096, 4 * len(words)), dtype=np.int64)
     args = (code, words, starts, *limits, *out)
-    chunks = _chunks(n)
+    chunks = parallel_chunks(n)
     todo, top = [(0, n)], 0
     if chunks:
         stops = np.empty(chunks, dtype=np.int64)
@@ -303,7 +194,7 @@ def kernel_run(program: Program, inputs: Sequence[Sequence[str]], fuel: int = DE
     words, starts = pack_flat(inputs, symbols)
     is_int = program.algebra == "int"
     out = (np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))
-    tokens = _run_flat(lowered.code, words, starts, (*_limits(fuel, max_output), is_int), out)
+    tokens = _run_flat(lowered.code, words, starts, (*kernel_limits(fuel, max_output), is_int), out)
     status, value, begin = out
     ok = status == layout.OK
     with no_gc():
@@ -333,24 +224,6 @@ def _fills(program: Program, examples: Sequence[Example], fuel: int, max_output:
     return fill_holes(program, examples, fuel=fuel, max_output=max_output) is not None
 
 
-def _check_rows(code: np.ndarray, status: np.ndarray, packed: PackedExamples, algebra: str,
-                fuel: int, max_output: int) -> np.ndarray:
-    """Kernel verdicts for lowered rows (False for rows that are not VALID)."""
-    batch = kernels()[1]
-    verdict = np.zeros(len(status), dtype=np.bool_)
-    if not packed.possible or not len(status):
-        return verdict
-    fuel, max_output = _limits(fuel, max_output)
-    args = (code, status, packed.words, packed.lens, packed.syms, packed.out_lens, packed.ints,
-            fuel, max_output, algebra == "int", verdict)
-    chunks = _chunks(len(status))
-    if chunks:
-        batch.check_parallel(*args, chunks)
-    else:
-        batch.check_chunk(*args, 0, len(status))
-    return verdict
-
-
 def check_batch(programs: Sequence[Program], examples: Sequence[Example],
                 fuel: int = DEFAULT_FUEL, max_output: int = MAX_OUTPUT) -> list[bool]:
     """One verdict per program: does it (some filling of its holes) reproduce every example?"""
@@ -362,7 +235,7 @@ def check_batch(programs: Sequence[Program], examples: Sequence[Example],
         symbols = SymbolTable()
         packed = pack_examples(examples, algebra, symbols)
         lowered = lower_programs([programs[k] for k in where], symbols)
-        verdict = _check_rows(lowered.code, lowered.status, packed, algebra, fuel, max_output)
+        verdict = kernel_verdicts(lowered.code, lowered.status, packed, algebra, fuel, max_output)
         for n, k in enumerate(where):
             sketch = lowered.status[n] == NEEDS_REFERENCE or (
                 verdict[n] and lowered.code[n, layout.ROW_HOLES] > 0)
@@ -384,7 +257,7 @@ def fillable(sketches: Sequence[Program], examples: Sequence[Example],
     symbols = SymbolTable()
     packed = pack_examples(examples, "seq", symbols)
     lowered = lower_programs([sketches[k] for k in where], symbols)
-    verdict = _check_rows(lowered.code, lowered.status, packed, "seq", fuel, max_output)
+    verdict = kernel_verdicts(lowered.code, lowered.status, packed, "seq", fuel, max_output)
     for n, k in enumerate(where):
         if lowered.status[n] == VALID:  # malformed rows are the reference's to judge
             out[k] = bool(verdict[n])
@@ -407,7 +280,7 @@ def example_verdicts(programs: Sequence[Program], examples: Sequence[Example],
     packs = [pack_examples([e], algebra, symbols) for e in examples]
     lowered = lower_programs(programs, symbols)
     for k, packed in enumerate(packs):
-        out[:, k] = _check_rows(lowered.code, lowered.status, packed, algebra, fuel, max_output)
+        out[:, k] = kernel_verdicts(lowered.code, lowered.status, packed, algebra, fuel, max_output)
     odd = np.flatnonzero((lowered.status != VALID) | (lowered.code[:, layout.ROW_HOLES] > 0))
     for n in odd.tolist():
         out[n] = [matches(evaluate(programs[n], e.input, fuel, max_output), e.output)
@@ -432,8 +305,8 @@ def check_token_batch(ids: np.ndarray, words: Sequence[str], tokens: Sequence[st
     packed = pack_examples(examples, algebra, symbols)
     ids = np.atleast_2d(np.asarray(ids, dtype=np.int64))
     lowered = lower_token_ids(ids, slot_map(words, symbols), slot_map(tokens, symbols), algebra,
-                              _chunks(len(ids)))
-    verdict = _check_rows(lowered.code, lowered.status, packed, algebra, fuel, max_output)
+                              parallel_chunks(len(ids)))
+    verdict = kernel_verdicts(lowered.code, lowered.status, packed, algebra, fuel, max_output)
     if not packed.possible:
         return verdict
     sketches = np.flatnonzero((lowered.status == NEEDS_REFERENCE)

@@ -12,8 +12,8 @@ example with the holes symbolic, and the result is a set of constraints:
   terms, so it may be nonlinear) equals the expected integer. Equations with one unknown,
   linear, are solved directly to a fixpoint (the common case: ``[x1] * ?`` with known
   digits); what remains goes to Z3 over integers in ``int_range`` with a time budget. Every
-  filling is checked again by the reference interpreter, since a concrete run can overflow
-  where the polynomial does not.
+  filling is run again (in the kernels, which agree with the reference interpreter), since
+  a concrete run can overflow where the polynomial does not.
 
 ``fill_all`` enumerates distinct solutions (blocking each one found) for the search to rank.
 """
@@ -28,9 +28,10 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from metarlm.exec.pack import reproduces
 from metarlm.lang.demo import Example
 from metarlm.lang.dsl import Call, Const, Hole, Program, RhsItem, Rule, Token
-from metarlm.lang.interp import DEFAULT_FUEL, MAX_OUTPUT, Fail, Monomial, evaluate, reproduces
+from metarlm.lang.interp import DEFAULT_FUEL, MAX_OUTPUT, Fail, Monomial, evaluate
 
 DEFAULT_INT_RANGE = (0, 10**7)
 DEFAULT_TIMEOUT_MS = 2000
