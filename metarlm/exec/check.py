@@ -256,7 +256,7 @@ def fillable(sketches: Sequence[Program], examples: Sequence[Example],
         return out
     symbols = SymbolTable()
     packed = pack_examples(examples, "seq", symbols)
-    lowered = lower_programs([sketches[k] for k in where], symbols)
+    lowered = lower_programs([sketches[k] for k in where], symbols, shared=True)
     verdict = kernel_verdicts(lowered.code, lowered.status, packed, "seq", fuel, max_output)
     for n, k in enumerate(where):
         if lowered.status[n] == VALID:  # malformed rows are the reference's to judge

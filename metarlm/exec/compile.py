@@ -182,16 +182,36 @@ def lower_program(program: Program, symbols: SymbolTable,
 
     ``cache`` (by ``id`` of the rule object: the caller keeps the objects alive while it
     lives) lowers a rule that many programs share once."""
+    if cache is not None:
+        return _lower_shared(program, symbols, cache)
+    try:
+        if program.algebra not in ("seq", "int"):
+            raise _Malformed
+        row, is_int, max_lhs = [len(program.rules), 0, 0], program.algebra == "int", 0
+        for rule in program.rules:  # the lean road while rules are plain and hole-free
+            ints = _plain_rule(rule, is_int, symbols)  # interning as _rule would, up to a
+            if ints is None:  # rule it cannot take
+                break
+            max_lhs = max(max_lhs, ints[0])
+            row += ints
+        else:
+            row[1] = max_lhs
+            return row, VALID
+    except _Malformed:
+        return [0, 0, 0], INVALID
+    return _lower_shared(program, symbols, {})
+
+
+def _lower_shared(program: Program, symbols: SymbolTable,
+                  cache: dict[int, RuleEntry | None]) -> tuple[list[int], int]:
+    """``lower_program`` rule by rule through the cache."""
     if program.algebra not in ("seq", "int"):
         return [0, 0, 0], INVALID
     row, status = [len(program.rules), 0, 0], VALID
     for rule in program.rules:
-        if cache is None:
-            entry = _rule_entry(rule, program.algebra, symbols)
-        else:
-            key = id(rule)
-            entry = cache[key] if key in cache else cache.setdefault(
-                key, _rule_entry(rule, program.algebra, symbols))
+        key = id(rule)
+        entry = cache[key] if key in cache else cache.setdefault(
+            key, _rule_entry(rule, program.algebra, symbols))
         if entry is None:
             return [0, 0, 0], INVALID
         ints, st, holes = entry
@@ -259,11 +279,12 @@ def _plain_rule(rule: Rule, is_int: bool, symbols: SymbolTable) -> list[int] | N
     return row
 
 
-def lower_programs(programs: Sequence[Program], symbols: SymbolTable,
-                   width: int = 0) -> Lowered:
-    """Rows for many programs, zero padded to at least ``width``; a rule object that several
-    programs share is lowered once."""
-    cache: dict[int, RuleEntry | None] = {}  # the programs keep their rules alive meanwhile
+def lower_programs(programs: Sequence[Program], symbols: SymbolTable, width: int = 0,
+                   shared: bool = False) -> Lowered:
+    """Rows for many programs, zero padded to at least ``width``; with ``shared`` (programs
+    that share rule objects, such as sketches of one parent) each object is lowered once."""
+    # the programs keep their rules alive while the cache lives
+    cache: dict[int, RuleEntry | None] | None = {} if shared else None
     rows = [lower_program(p, symbols, cache) for p in programs]
     width = max([width, 3] + [len(r) for r, _ in rows])
     code = np.zeros((len(rows), width), dtype=np.int64)
