@@ -55,7 +55,7 @@ SeqValue = tuple[str | Hole, ...]
 Value = SeqValue | int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: run_many makes thousands, twice as fast
 class Ok:
     """A successful evaluation: ``value`` is a token tuple, an int or (with holes) a Poly."""
 
