@@ -332,6 +332,17 @@ def test_overflowing_filling_is_rejected() -> None:
     assert fill_holes(sketch, [ex("a", 2**62 - 1)], int_range=(0, 2**63)) is not None
 
 
+def test_symbolic_results_are_kept_per_sketch_input_and_limits() -> None:
+    sketch = parse_program("dax -> RED\nx1 fep -> [x1] ? [x1]", "miniscan")
+    good, bad = ex("dax fep", "RED BLUE RED"), ex("dax fep", "RED BLUE BLUE")
+    assert isinstance(hole_constraints(sketch, [good]), HoleSystem)
+    assert isinstance(hole_constraints(sketch, [bad]), Conflict)  # same input, kept value
+    assert isinstance(hole_constraints(sketch, [good], fuel=1), Conflict)  # other limits
+    assert isinstance(hole_constraints(sketch, [good]), HoleSystem)
+    other = parse_program("dax -> RED\nx1 fep -> ? [x1]", "miniscan")
+    assert isinstance(hole_constraints(other, [good]), Conflict)  # other sketch
+
+
 def test_timeout_is_honoured() -> None:
     sketch = parse_program("a -> ?\nx1 b -> [x1] * ?\nx1 c -> [x1] * ?\nx1 d -> [x1] + ?",
                            "numbers")

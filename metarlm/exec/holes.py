@@ -24,6 +24,7 @@ import functools
 import itertools
 import operator
 import time
+from collections import OrderedDict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -31,14 +32,16 @@ from typing import Literal
 from metarlm.exec.pack import reproduces
 from metarlm.lang.demo import Example
 from metarlm.lang.dsl import Call, Const, Hole, Program, RhsItem, Rule, Token
-from metarlm.lang.interp import DEFAULT_FUEL, MAX_OUTPUT, Fail, Monomial, evaluate
+from metarlm.lang.interp import DEFAULT_FUEL, MAX_OUTPUT, Fail, Monomial, Result, evaluate
 
 DEFAULT_INT_RANGE = (0, 10**7)
+SYMBOLIC_SKETCHES = 256
 DEFAULT_TIMEOUT_MS = 2000
 FrozenPoly = tuple[tuple[Monomial, int], ...]
 HoleValue = str | int
 Assignment = tuple[tuple[int, HoleValue], ...]  # (hole index, value), sorted by index
 Status = Literal["sat", "unsat", "unknown"]
+_SYMBOLIC: OrderedDict[tuple[Program, int, int], dict[tuple[str, ...], Result]] = OrderedDict()
 
 
 @dataclass(frozen=True)
@@ -98,14 +101,32 @@ def substitute(program: Program, assignment: Mapping[int, HoleValue]) -> Program
     return Program(rules, program.algebra)
 
 
+def _symbolic(program: Program, fuel: int, max_output: int) -> dict[tuple[str, ...], Result]:
+    """The sketch's symbolic results computed so far, by input (kept for the latest
+    SYMBOLIC_SKETCHES sketches: a search poses one sketch on overlapping groups of examples,
+    and on English number words two evaluations in three were repeats)."""
+    key = (program, fuel, max_output)
+    found = _SYMBOLIC.get(key)
+    if found is None:
+        found = _SYMBOLIC[key] = {}
+        if len(_SYMBOLIC) > SYMBOLIC_SKETCHES:
+            _SYMBOLIC.popitem(last=False)
+    else:
+        _SYMBOLIC.move_to_end(key)
+    return found
+
+
 def hole_constraints(program: Program, examples: Sequence[Example], fuel: int = DEFAULT_FUEL,
                      max_output: int = MAX_OUTPUT) -> HoleSystem | Conflict:
     """Evaluate the sketch symbolically on each example and collect the hole constraints."""
     tokens: set[tuple[int, str]] = set()
     equations: set[tuple[FrozenPoly, int]] = set()
     seen: set[str] = set()
+    known = _symbolic(program, fuel, max_output)
     for k, example in enumerate(examples):
-        result = evaluate(program, example.input, fuel, max_output)
+        result = known.get(example.input)
+        if result is None:  # evaluation is pure: a result computed once holds
+            result = known[example.input] = evaluate(program, example.input, fuel, max_output)
         if isinstance(result, Fail):
             return Conflict(k, f"{result.reason}: {result.detail}" if result.detail
                             else result.reason)
