@@ -44,6 +44,28 @@ def test_scores_are_log_probabilities_in_one_batch(tiny: Path) -> None:
     assert math.isclose(alone[0], scores[1], rel_tol=1e-4)  # batching changes nothing
 
 
+def test_scoring_chunks_cover_every_rule_in_trees_of_bounded_size(
+        monkeypatch: pytest.MonkeyPatch, tiny: Path) -> None:
+    from metarlm.neural import policy as policy_module
+
+    targets = [[1, 5, 6, 2], [1, 5, 6, 7, 2], [1, 5, 8, 2], [1, 9, 2], [1, 9, 3, 4, 4, 4, 2]]
+    for limit in (1, 3, 4, 6, 100):
+        chunks = policy_module._tree_chunks(targets, limit)
+        assert [k for c in chunks for k in c] == list(range(len(targets)))
+        for chunk in chunks:
+            tree = policy_module._PrefixTree()
+            for k in chunk:
+                tree.add(targets[k][:-1])
+            assert len(chunk) == 1 or len(tree.ids) <= limit
+    assert len(policy_module._tree_chunks(targets, 100)) == 1
+    policy = Policy.load(tiny)  # scores do not depend on how the rules are chunked
+    rules = parse_program("x1 fep -> [x1] [x1] [x1]\nx1 fep -> [x1]\nlug -> BLUE\n"
+                          "u1 u2 -> [u1]", "miniscan").rules
+    whole = policy.score(_problem(), rules)
+    monkeypatch.setattr(policy_module, "TREE_NODES", 2)
+    assert policy.score(_problem(), rules) == pytest.approx(whole, rel=1e-4)
+
+
 def test_proposals_are_single_rules_of_the_grammar_best_first(tiny: Path) -> None:
     policy = Policy.load(tiny)
     drawn = policy.propose(_problem(), load_domain("miniscan"), 16, seed=1)

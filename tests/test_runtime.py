@@ -56,6 +56,25 @@ def test_teacher_forced_logits_equal_the_transformers_model(pair: Any, src: list
     np.testing.assert_allclose(got, want, atol=2e-4, rtol=1e-4)
 
 
+@settings(max_examples=30, deadline=None, suppress_health_check=FIXTURES)
+@given(src=ids, rows=st.lists(st.lists(st.integers(3, 6), min_size=1, max_size=8),
+                              min_size=1, max_size=6))
+def test_a_prefix_tree_reads_what_teacher_forcing_reads(pair: Any, src: list[int],
+                                                        rows: list[list[int]]) -> None:
+    """Rows over few ids share prefixes; each tree node's logits are its path's last step's."""
+    from metarlm.neural.policy import _PrefixTree
+
+    _, net = pair
+    memory = net.encode(src)
+    tree = _PrefixTree()
+    paths = [tree.add([tk.BOS] + r) for r in rows]
+    assert len(tree.ids) == len({tuple(r[:k]) for r in rows for k in range(len(r) + 1)})
+    got = net.tree_logits(memory, tree.ids, tree.parents)
+    for row, path in zip(rows, paths):
+        want = net.logits(memory, np.array([[tk.BOS] + row]))[0]
+        np.testing.assert_allclose(got[path], want, atol=2e-4, rtol=1e-4)
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=FIXTURES)
 @given(src=ids, row=ids, drop=st.integers(0, 2))
 def test_cached_steps_equal_whole_prefixes(pair: Any, src: list[int], row: list[int],

@@ -32,7 +32,6 @@ from metarlm.lang.dsl import Program, Rule
 from metarlm.neural.runtime import NumpyBart, log_softmax
 from metarlm.neural.states import OTHERS, failing, label, relevant
 from metarlm.neural.tokens import (
-    PAD,
     Abstraction,
     abstraction_for,
     encode_episode,
@@ -40,7 +39,7 @@ from metarlm.neural.tokens import (
     episode_symbols,
 )
 
-SCORE_ROWS = 32  # rules scored in one forward pass
+TREE_NODES = 384  # prefixes read in one scoring pass (its attention mask is nodes²)
 MAX_RULE_IDS = 48  # one rule: a 3-word left side and a 12-token right side fit easily
 _LOADING = threading.Lock()
 
@@ -114,8 +113,8 @@ class Policy:
             return None
 
     def score(self, problem: Problem, rules: Sequence[Rule], seed: int = 0) -> list[float]:
-        """Teacher-forced log-probability of each rule as the next one, in a few batches of
-        like length (-inf for a rule the view cannot write)."""
+        """Teacher-forced log-probability of each rule as the next one, read over the rules'
+        prefix tree in a pass or a few (-inf for a rule the view cannot write)."""
         view = self.view(problem, rules, seed)
         src = None if view is None else self.source(problem, view)
         if view is None or src is None or not rules:
@@ -128,22 +127,21 @@ class Policy:
                 targets.append([])
         logp = [0.0] * len(rules)
         memory = self.model.encode(src)
-        # rows of like length together: padding is compute, and rule lengths vary threefold
-        order = sorted(range(len(targets)), key=lambda k: len(targets[k]))
-        for lo in range(0, len(order), SCORE_ROWS):
-            rows = order[lo:lo + SCORE_ROWS]
-            for k, value in zip(rows, self._teacher_forced(memory, [targets[k] for k in rows])):
-                logp[k] = value
+        # Rules share prefixes (a left-hand side, its arrow): in sorted order they share
+        # them within a chunk's prefix tree, which reads each prefix once.
+        order = sorted((k for k in range(len(targets)) if targets[k]), key=targets.__getitem__)
+        for chunk in _tree_chunks([targets[k] for k in order], TREE_NODES):
+            scores = self._tree_scores(memory, [targets[order[k]] for k in chunk])
+            for k, value in zip(chunk, scores):
+                logp[order[k]] = value
         return [v if t else float("-inf") for v, t in zip(logp, targets)]
 
-    def _teacher_forced(self, memory: np.ndarray, targets: list[list[int]]) -> list[float]:
-        """Each target's summed log-probability, read in one batch (0.0 for an empty one)."""
-        width = max(2, max(len(t) for t in targets))
-        tgt = np.array([t + [PAD] * (width - len(t)) if t else [PAD] * width for t in targets],
-                       dtype=np.int64)
-        logp = log_softmax(self.model.logits(memory, tgt[:, :-1]))
-        picked = np.take_along_axis(logp, tgt[:, 1:, None], axis=2)[:, :, 0]
-        return np.where(tgt[:, 1:] == PAD, 0.0, picked).sum(1).tolist()
+    def _tree_scores(self, memory: np.ndarray, targets: list[list[int]]) -> list[float]:
+        """Each target's summed log-probability, read in one pass over their prefix tree."""
+        tree = _PrefixTree()
+        paths = [tree.add(t[:-1]) for t in targets]
+        logp = log_softmax(self.model.tree_logits(memory, tree.ids, tree.parents))
+        return [float(logp[path, t[1:]].sum()) for path, t in zip(paths, targets)]
 
     def propose(self, problem: Problem, domain: Domain, n: int, seed: int = 0,
                 temperature: float = 1.0) -> list[tuple[Rule, float]]:
@@ -193,6 +191,56 @@ class Policy:
             in_force = Program(in_force.rules + (rule,), program.algebra)
             steps += 1
         return total
+
+
+class _PrefixTree:
+    """Distinct prefixes of id sequences as nodes: a node's id and its parent's index."""
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self.parents: list[int] = []
+        self._child: dict[tuple[int, int], int] = {}  # (parent, id) -> node
+
+    def walk(self, seq: Sequence[int]) -> int:
+        """How many nodes adding seq would make."""
+        node = -1
+        for k, i in enumerate(seq):
+            node = self._child.get((node, i), -2)
+            if node == -2:
+                return len(seq) - k
+        return 0
+
+    def add(self, seq: Sequence[int]) -> list[int]:
+        """The nodes of seq's prefixes (made where missing), shortest first."""
+        node, path = -1, []
+        for i in seq:
+            found = self._child.get((node, i))
+            if found is None:
+                found = self._child[node, i] = len(self.ids)
+                self.ids.append(i)
+                self.parents.append(node)
+            node = found
+            path.append(node)
+        return path
+
+
+def _tree_chunks(targets: Sequence[list[int]], limit: int) -> list[list[int]]:
+    """Consecutive runs of target indices whose prefix trees hold at most ``limit`` nodes
+    (a target alone may hold more)."""
+    chunks: list[list[int]] = []
+    tree, nodes = _PrefixTree(), 0
+    for k, target in enumerate(targets):
+        grow = tree.walk(target[:-1])
+        if chunks and chunks[-1] and nodes + grow > limit:
+            tree, nodes = _PrefixTree(), 0
+            grow = len(target) - 1
+            chunks.append([])
+        if not chunks:
+            chunks.append([])
+        tree.add(target[:-1])
+        nodes += grow
+        chunks[-1].append(k)
+    return chunks
 
 
 def rule_ranks(model: Any, items: Sequence[Any], samples: int = 16, seed: int = 0,

@@ -16,6 +16,7 @@ import contextlib
 import functools
 import inspect
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -184,12 +185,44 @@ class NumpyBart:
             return self._logits(memory, np.asarray(ids, dtype=np.int64))
 
     def _logits(self, memory: np.ndarray, ids: np.ndarray) -> np.ndarray:
-        positions, norm, layers = self.parts["decoder"]
+        positions = self.parts["decoder"][0]
         steps = ids.shape[1]
-        h = _norm(self.embed[ids] + positions[POSITION_OFFSET:POSITION_OFFSET + steps], *norm)
         causal = np.triu(np.full((steps, steps), -np.inf, np.float32), 1)
+        return self._decode(memory, self.embed[ids] + positions[
+            POSITION_OFFSET:POSITION_OFFSET + steps], causal)
+
+    def tree_logits(self, memory: np.ndarray, ids: Sequence[int],
+                    parents: Sequence[int]) -> np.ndarray:
+        """Decoder logits at every node of a prefix tree, shape (nodes, vocab): node i reads
+        ids[i] after the path to its parent (parents[i] < i; -1 at a root). Under causal
+        attention a prefix sees only itself, so node i's logits are those teacher forcing
+        gives the last step of its root path; prefixes that rules share are read once."""
+        with one_blas_thread():
+            return self._tree_logits(memory, np.asarray(ids, dtype=np.int64), parents)
+
+    def _tree_logits(self, memory: np.ndarray, ids: np.ndarray,
+                     parents: Sequence[int]) -> np.ndarray:
+        n = len(ids)
+        sees = np.zeros((n, n), dtype=np.bool_)  # sees[i, j]: j is i or one of its ancestors
+        depth = np.zeros(n, dtype=np.int64)
+        for i, parent in enumerate(parents):
+            if parent >= 0:
+                sees[i] = sees[parent]
+                depth[i] = depth[parent] + 1
+            sees[i, i] = True
+        if n and depth.max() + POSITION_OFFSET >= len(self.parts["decoder"][0]):
+            raise ValueError(f"past the model's {self.max_positions} positions")
+        mask = np.where(sees, np.float32(0), np.float32(-np.inf))
+        h = self.embed[ids] + self.parts["decoder"][0][POSITION_OFFSET + depth]
+        return self._decode(memory, h[None], mask)[0]
+
+    def _decode(self, memory: np.ndarray, h: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The decoder stack on embedded inputs h (rows, steps, d) with a self-attention
+        mask: logits (rows, steps, vocab)."""
+        _, norm, layers = self.parts["decoder"]
+        h = _norm(h, *norm)
         for layer, kv in zip(layers, self.cross_kv(memory)):
-            h = _norm(h + self._self_attend(layer.attn, h, causal), *layer.attn.norm)
+            h = _norm(h + self._self_attend(layer.attn, h, mask), *layer.attn.norm)
             assert layer.cross is not None
             h = _norm(h + self._cross_attend(layer.cross, h, kv), *layer.cross.norm)
             h = _norm(h + _ffn(layer, h), *layer.norm)
