@@ -58,7 +58,8 @@ def calls(path: str, rules: int, repeats: int) -> dict[str, float]:
     import torch
 
     from metarlm.neural.model import load_checkpoint
-    from metarlm.neural.runtime import NumpyBart, TorchNet, one_blas_thread
+    from metarlm.neural.runtime import NumpyBart, one_blas_thread
+    from metarlm.neural.torchnet import TorchNet
 
     torch.set_num_threads(1)
     model, _ = load_checkpoint(path)

@@ -386,7 +386,7 @@ def test_rejects_programs_longer_than_the_model_positions(model: Any) -> None:
 
 
 def test_the_cache_argument_of_earlier_and_later_transformers() -> None:
-    from metarlm.neural.runtime import _cache_argument
+    from metarlm.neural.torchnet import _cache_argument
 
     class Earlier:
         def forward(self, decoder_input_ids=None, past_key_values=None, use_cache=None):  # type: ignore[no-untyped-def]
