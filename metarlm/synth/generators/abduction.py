@@ -90,6 +90,7 @@ def joint(background: Program, learned: tuple[Rule, ...], lhs: tuple[LhsItem, ..
     relevant = [e for e in examples if set(e.input) <= known]
     variables = [v for v in lhs if isinstance(v, Var)]
     bundles, sketches = [], []
+    made: dict[tuple[str, int, int], Rule] = {}  # one object a primitive: lowered once
     for pattern in call_patterns(variables, max_calls):
         if set(pattern) != set(variables):  # every part of the input counts
             continue
@@ -97,7 +98,11 @@ def joint(background: Program, learned: tuple[Rule, ...], lhs: tuple[LhsItem, ..
         for lengths in itertools.product(range(most_tokens + 1), repeat=len(new_words)):
             prims, k = [], 0
             for word, n in zip(new_words, lengths):
-                prims.append(Rule((Word(word),), tuple(Hole(k + i) for i in range(n))))
+                prim = made.get((word, k, n))
+                if prim is None:
+                    prim = made[word, k, n] = Rule((Word(word),),
+                                                   tuple(Hole(k + i) for i in range(n)))
+                prims.append(prim)
                 k += n
             bundles.append((len(prims), rule))
             sketches.append(Program(background.rules + tuple(prims) + learned + (rule,)))
