@@ -418,7 +418,7 @@ def slot_map(slots: Sequence[str], symbols: SymbolTable) -> np.ndarray:
     return np.array([symbols.intern(s) if s else -1 for s in slots], dtype=np.int64).reshape(-1)
 
 
-COMPILE_NOTICE = "compiling the interpreter kernels (first run only, about 20 s)…"
+COMPILE_NOTICE = "compiling the interpreter kernels (first run only, about a minute)…"
 _ENTRY_POINTS = ("run_flat", "check_chunk")  # the batch kernels every command calls first
 
 
