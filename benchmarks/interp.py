@@ -49,8 +49,9 @@ import numpy as np
 import roads as r
 
 from metarlm.data import load_miniscan, load_scan
-from metarlm.exec.check import pack_examples, pack_words, run_many
+from metarlm.exec.check import run_many
 from metarlm.exec.compile import SymbolTable, kernels, lower_programs
+from metarlm.exec.pack import pack_examples, pack_words
 from metarlm.lang.demo import parse_demo
 from metarlm.lang.domain import parse_program
 from metarlm.lang.dsl import Program

@@ -15,9 +15,10 @@ from types import ModuleType
 
 import numpy as np
 
-from metarlm.exec.check import PackedExamples, check_batch, check_token_batch
+from metarlm.exec.check import check_batch, check_token_batch
 from metarlm.exec.compile import Lowered, kernels
 from metarlm.exec.incremental import DemoChecker, Outcome, outcome
+from metarlm.exec.pack import PackedExamples
 from metarlm.lang.demo import Example
 from metarlm.lang.domain import parse_program
 from metarlm.lang.dsl import Call, Program, Rule, Token, Var, Word, print_rule

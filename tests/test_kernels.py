@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from strategies import fuels, inputs, max_outputs, programs
 
 from metarlm.data import load_miniscan, load_scan
-from metarlm.exec.check import check_batch, kernel_run, pack_examples, pack_words, run_many
+from metarlm.exec.check import check_batch, kernel_run, run_many
 from metarlm.exec.compile import SymbolTable, kernels, lower_programs
+from metarlm.exec.pack import pack_examples, pack_words
 from metarlm.lang.demo import Example
 from metarlm.lang.domain import parse_program
 from metarlm.lang.dsl import Call, Const, Program, Rule, Var, Word
