@@ -33,6 +33,7 @@ from metarlm.exec.pack import (
     PackedExamples,
     kernel_limits,
     kernel_verdicts,
+    lowered_verdicts,
     pack_examples,
     pack_flat,
     pack_words,
@@ -232,10 +233,8 @@ def check_batch(programs: Sequence[Program], examples: Sequence[Example],
         where = [k for k, p in enumerate(programs) if p.algebra == algebra]
         if not where:
             continue
-        symbols = SymbolTable()
-        packed = pack_examples(examples, algebra, symbols)
-        lowered = lower_programs([programs[k] for k in where], symbols)
-        verdict = kernel_verdicts(lowered.code, lowered.status, packed, algebra, fuel, max_output)
+        lowered, packed, verdict = lowered_verdicts([programs[k] for k in where], examples,
+                                                    algebra, fuel, max_output)
         for n, k in enumerate(where):
             sketch = lowered.status[n] == NEEDS_REFERENCE or (
                 verdict[n] and lowered.code[n, layout.ROW_HOLES] > 0)
@@ -254,10 +253,8 @@ def fillable(sketches: Sequence[Program], examples: Sequence[Example],
     where = [k for k, p in enumerate(sketches) if p.algebra == "seq"]
     if not where or not examples:
         return out
-    symbols = SymbolTable()
-    packed = pack_examples(examples, "seq", symbols)
-    lowered = lower_programs([sketches[k] for k in where], symbols, shared=True)
-    verdict = kernel_verdicts(lowered.code, lowered.status, packed, "seq", fuel, max_output)
+    lowered, _, verdict = lowered_verdicts([sketches[k] for k in where], examples, "seq",
+                                           fuel, max_output, shared=True)
     for n, k in enumerate(where):
         if lowered.status[n] == VALID:  # malformed rows are the reference's to judge
             out[k] = bool(verdict[n])

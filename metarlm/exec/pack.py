@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from metarlm.exec.compile import VALID, SymbolTable, kernels, lower_programs
+from metarlm.exec.compile import VALID, Lowered, SymbolTable, kernels, lower_programs
 from metarlm.kernels import layout
 from metarlm.lang.demo import Example
 from metarlm.lang.dsl import Program
@@ -141,8 +141,8 @@ def kernel_limits(fuel: int, max_output: int) -> tuple[int, int]:
     return _clip(fuel), _clip(min(max_output, MAX_OUTPUT_LIMIT))
 
 
-def kernel_verdicts(code: np.ndarray, status: np.ndarray, packed: PackedExamples, algebra: str,
-                fuel: int, max_output: int) -> np.ndarray:
+def kernel_verdicts(code: np.ndarray, status: np.ndarray, packed: PackedExamples,
+                    algebra: str, fuel: int, max_output: int) -> np.ndarray:
     """Kernel verdicts for lowered rows: does row p reproduce every packed example (False for
     rows that are not VALID; sequence holes bind one token each)."""
     batch = kernels()[1]
@@ -160,6 +160,18 @@ def kernel_verdicts(code: np.ndarray, status: np.ndarray, packed: PackedExamples
     return verdict
 
 
+def lowered_verdicts(programs: Sequence[Program], examples: Sequence[Example], algebra: str,
+                     fuel: int, max_output: int, shared: bool = False
+                     ) -> tuple[Lowered, PackedExamples, np.ndarray]:
+    """The programs lowered (``lower_programs``, ``shared`` as there), the examples packed,
+    and the kernels' verdict on each program, all under one new symbol table."""
+    symbols = SymbolTable()
+    packed = pack_examples(examples, algebra, symbols)
+    lowered = lower_programs(programs, symbols, shared=shared)
+    return lowered, packed, kernel_verdicts(lowered.code, lowered.status, packed, algebra,
+                                            fuel, max_output)
+
+
 def reproduces(program: Program, examples: Iterable[Any], fuel: int = DEFAULT_FUEL,
                max_output: int = MAX_OUTPUT) -> bool:
     """Whether the program gives every example its output, as ``metarlm.lang.interp``'s
@@ -168,10 +180,8 @@ def reproduces(program: Program, examples: Iterable[Any], fuel: int = DEFAULT_FU
     examples = list(examples)
     if not examples or program.algebra not in ("seq", "int"):
         return reference_reproduces(program, examples, fuel, max_output)
-    symbols = SymbolTable()
-    lowered = lower_programs([program], symbols)
+    lowered, _, verdict = lowered_verdicts([program], examples, program.algebra, fuel,
+                                           max_output)
     if lowered.status[0] != VALID or lowered.code[0, layout.ROW_HOLES] > 0:
         return reference_reproduces(program, examples, fuel, max_output)
-    packed = pack_examples(examples, program.algebra, symbols)
-    return bool(kernel_verdicts(lowered.code, lowered.status, packed, program.algebra, fuel,
-                                max_output)[0])
+    return bool(verdict[0])
