@@ -51,11 +51,11 @@ def test_scoring_chunks_cover_every_rule_in_trees_of_bounded_size(
     targets = [[1, 5, 6, 2], [1, 5, 6, 7, 2], [1, 5, 8, 2], [1, 9, 2], [1, 9, 3, 4, 4, 4, 2]]
     for limit in (1, 3, 4, 6, 100):
         chunks = policy_module._tree_chunks(targets, limit)
-        assert [k for c in chunks for k in c] == list(range(len(targets)))
-        for chunk in chunks:
+        assert [k for _, c, _ in chunks for k in c] == list(range(len(targets)))
+        for given, chunk, paths in chunks:
             tree = policy_module._PrefixTree()
-            for k in chunk:
-                tree.add(targets[k][:-1])
+            assert paths == [tree.add(targets[k][:-1]) for k in chunk]
+            assert (given.ids, given.parents) == (tree.ids, tree.parents)
             assert len(chunk) == 1 or len(tree.ids) <= limit
     assert len(policy_module._tree_chunks(targets, 100)) == 1
     policy = Policy.load(tiny)  # scores do not depend on how the rules are chunked

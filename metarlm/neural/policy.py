@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from metarlm.errors import MetarlmError
 from metarlm.lang.demo import Example
 from metarlm.lang.domain import Domain
@@ -130,18 +128,11 @@ class Policy:
         # Rules share prefixes (a left-hand side, its arrow): in sorted order they share
         # them within a chunk's prefix tree, which reads each prefix once.
         order = sorted((k for k in range(len(targets)) if targets[k]), key=targets.__getitem__)
-        for chunk in _tree_chunks([targets[k] for k in order], TREE_NODES):
-            scores = self._tree_scores(memory, [targets[order[k]] for k in chunk])
-            for k, value in zip(chunk, scores):
-                logp[order[k]] = value
+        for tree, chunk, paths in _tree_chunks([targets[k] for k in order], TREE_NODES):
+            tree_logp = log_softmax(self.model.tree_logits(memory, tree.ids, tree.parents))
+            for k, path in zip(chunk, paths):
+                logp[order[k]] = float(tree_logp[path, targets[order[k]][1:]].sum())
         return [v if t else float("-inf") for v, t in zip(logp, targets)]
-
-    def _tree_scores(self, memory: np.ndarray, targets: list[list[int]]) -> list[float]:
-        """Each target's summed log-probability, read in one pass over their prefix tree."""
-        tree = _PrefixTree()
-        paths = [tree.add(t[:-1]) for t in targets]
-        logp = log_softmax(self.model.tree_logits(memory, tree.ids, tree.parents))
-        return [float(logp[path, t[1:]].sum()) for path, t in zip(paths, targets)]
 
     def propose(self, problem: Problem, domain: Domain, n: int, seed: int = 0,
                 temperature: float = 1.0) -> list[tuple[Rule, float]]:
@@ -224,22 +215,18 @@ class _PrefixTree:
         return path
 
 
-def _tree_chunks(targets: Sequence[list[int]], limit: int) -> list[list[int]]:
-    """Consecutive runs of target indices whose prefix trees hold at most ``limit`` nodes
-    (a target alone may hold more)."""
-    chunks: list[list[int]] = []
-    tree, nodes = _PrefixTree(), 0
+def _tree_chunks(targets: Sequence[list[int]], limit: int
+                 ) -> list[tuple[_PrefixTree, list[int], list[list[int]]]]:
+    """Consecutive runs of the targets, each as (the prefix tree of the targets' inputs, the
+    run's target indices, each target's path in the tree), a tree holding at most ``limit``
+    nodes unless one target alone needs more."""
+    chunks: list[tuple[_PrefixTree, list[int], list[list[int]]]] = []
     for k, target in enumerate(targets):
-        grow = tree.walk(target[:-1])
-        if chunks and chunks[-1] and nodes + grow > limit:
-            tree, nodes = _PrefixTree(), 0
-            grow = len(target) - 1
-            chunks.append([])
-        if not chunks:
-            chunks.append([])
-        tree.add(target[:-1])
-        nodes += grow
-        chunks[-1].append(k)
+        if not chunks or len(chunks[-1][0].ids) + chunks[-1][0].walk(target[:-1]) > limit:
+            chunks.append((_PrefixTree(), [], []))
+        tree, indices, paths = chunks[-1]
+        indices.append(k)
+        paths.append(tree.add(target[:-1]))
     return chunks
 
 
