@@ -20,7 +20,7 @@ from metarlm.kernels.layout import (
     STAMP,
     VALID,
 )
-from metarlm.kernels.machine import F_FIELDS, evaluate
+from metarlm.kernels.machine import F_FIELDS, evaluate, same_span
 from numba import njit, prange
 
 ARENA = 4096  # first arena size (ints) per chunk; doubled whenever a value does not fit
@@ -266,7 +266,7 @@ def distinct_outputs(tokens: np.ndarray, begin: np.ndarray, length: np.ndarray,
         while table[slot] >= 0:
             g = table[slot]
             b = out_bounds[g]
-            if out_bounds[g + 1] - b == count and _same(out_tokens, b, tokens, a, count):
+            if out_bounds[g + 1] - b == count and same_span(out_tokens, b, tokens, a, count):
                 group[k] = g
                 break
             slot = (slot + 1) & (size - 1)
@@ -277,15 +277,6 @@ def distinct_outputs(tokens: np.ndarray, begin: np.ndarray, length: np.ndarray,
             out_bounds[m + 1] = b + count
             m += 1
     return m
-
-
-@njit(cache=True, inline="always")
-def _same(x: np.ndarray, a: int, y: np.ndarray, b: int, length: int) -> bool:
-    """Whether x[a:a + length] equals y[b:b + length]."""
-    for t in range(length):
-        if x[a + t] != y[b + t]:
-            return False
-    return True
 
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: the top bits of key * GOLDEN
@@ -341,7 +332,7 @@ def word_ids(text: np.ndarray, vocab: np.ndarray, vocab_starts: np.ndarray,
                     v = entry[slot]
                     a, length = vocab_starts[v], stop - pos
                     if (keys[slot] == key and vocab_starts[v + 1] - a == length
-                            and (length <= 8 or _same(vocab, a, text, pos, length))):
+                            and (length <= 8 or same_span(vocab, a, text, pos, length))):
                         ids[w] = v
                         break
                     slot = (slot + 1) & mask

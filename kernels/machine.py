@@ -51,6 +51,15 @@ UNSEEN, FAILED, DONE = 0, 1, 2
 
 
 @njit(**HOT_INLINE)
+def same_span(x: np.ndarray, a: int, y: np.ndarray, b: int, length: int) -> bool:
+    """Whether x[a:a + length] equals y[b:b + length] (outputs, token runs, word bytes)."""
+    for t in range(length):
+        if x[a + t] != y[b + t]:
+            return False
+    return True
+
+
+@njit(**HOT_INLINE)
 def rule_size(prog: np.ndarray, at: int) -> int:
     """Number of ints taken by the rule starting at ``at``."""
     return RULE_HEAD + ITEM * (prog[at + RULE_LHS] + prog[at + RULE_RHS]) + prog[at + RULE_CALLS]

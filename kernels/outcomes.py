@@ -40,7 +40,7 @@ from metarlm.kernels.layout import (
     SAT,
     STAMP,
 )
-from metarlm.kernels.machine import evaluate
+from metarlm.kernels.machine import evaluate, same_span
 from numba import njit
 
 V_HASH, V_EX, V_A, V_LEN = 0, 1, 2, 3  # vals columns
@@ -120,15 +120,6 @@ def assemble(pool: np.ndarray, rmeta: np.ndarray, key: np.ndarray, n: int,
 
 
 @njit(**HOT_INLINE)
-def same_tokens(vtok: np.ndarray, a: int, arena: np.ndarray, b: int, length: int) -> bool:
-    """Whether vtok[a:a+length] equals arena[b:b+length]."""
-    for t in range(length):
-        if vtok[a + t] != arena[b + t]:
-            return False
-    return True
-
-
-@njit(**HOT_INLINE)
 def intern_value(e: int, a: int, length: int, is_int: bool, arena: np.ndarray,
                  vals: np.ndarray, vtok: np.ndarray, vtab: np.ndarray, cnt: np.ndarray) -> int:
     """The id of example e's value (an integer a, or tokens arena[a:a+length]); -1: no room."""
@@ -147,7 +138,7 @@ def intern_value(e: int, a: int, length: int, is_int: bool, arena: np.ndarray,
             if is_int:
                 if vals[v, V_A] == a:
                     return v
-            elif vals[v, V_LEN] == length and same_tokens(vtok, vals[v, V_A], arena, a, length):
+            elif vals[v, V_LEN] == length and same_span(vtok, vals[v, V_A], arena, a, length):
                 return v
         slot = (slot + 1) & mask
     v = cnt[C_VALS]
