@@ -333,14 +333,20 @@ def test_overflowing_filling_is_rejected() -> None:
 
 
 def test_symbolic_results_are_kept_per_sketch_input_and_limits() -> None:
+    from metarlm.exec import holes
+
     sketch = parse_program("dax -> RED\nx1 fep -> [x1] ? [x1]", "miniscan")
     good, bad = ex("dax fep", "RED BLUE RED"), ex("dax fep", "RED BLUE BLUE")
-    assert isinstance(hole_constraints(sketch, [good]), HoleSystem)
-    assert isinstance(hole_constraints(sketch, [bad]), Conflict)  # same input, kept value
-    assert isinstance(hole_constraints(sketch, [good], fuel=1), Conflict)  # other limits
-    assert isinstance(hole_constraints(sketch, [good]), HoleSystem)
+    assert isinstance(hole_constraints(sketch, [good], keep=True), HoleSystem)
+    assert good.input in holes._SYMBOLIC[sketch, holes.DEFAULT_FUEL, holes.MAX_OUTPUT]
+    assert isinstance(hole_constraints(sketch, [bad], keep=True), Conflict)  # same input, kept
+    assert isinstance(hole_constraints(sketch, [good], fuel=1, keep=True), Conflict)  # limits
+    assert isinstance(hole_constraints(sketch, [good], keep=True), HoleSystem)
     other = parse_program("dax -> RED\nx1 fep -> ? [x1]", "miniscan")
-    assert isinstance(hole_constraints(other, [good]), Conflict)  # other sketch
+    assert isinstance(hole_constraints(other, [good], keep=True), Conflict)  # other sketch
+    unkept = parse_program("dax -> RED\nx1 fep -> ? ? [x1]", "miniscan")
+    assert isinstance(hole_constraints(unkept, [good]), HoleSystem)
+    assert (unkept, holes.DEFAULT_FUEL, holes.MAX_OUTPUT) not in holes._SYMBOLIC
 
 
 def test_timeout_is_honoured() -> None:

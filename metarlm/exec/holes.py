@@ -103,8 +103,11 @@ def substitute(program: Program, assignment: Mapping[int, HoleValue]) -> Program
 
 def _symbolic(program: Program, fuel: int, max_output: int) -> dict[tuple[str, ...], Result]:
     """The sketch's symbolic results computed so far, by input (kept for the latest
-    SYMBOLIC_SKETCHES sketches: a search poses one sketch on overlapping groups of examples,
-    and on English number words two evaluations in three were repeats)."""
+    SYMBOLIC_SKETCHES sketches). For callers whose sketches recur: fitting sums poses one
+    sketch on overlapping groups of examples and again from later states (on English number
+    words two evaluations in three were repeats). Sketches that seldom recur stay out: the
+    key is the whole program, and hashing a fresh one made the systematic lane's 200,000
+    candidates on octal_prefix about 15% slower."""
     key = (program, fuel, max_output)
     found = _SYMBOLIC.get(key)
     if found is None:
@@ -117,12 +120,13 @@ def _symbolic(program: Program, fuel: int, max_output: int) -> dict[tuple[str, .
 
 
 def hole_constraints(program: Program, examples: Sequence[Example], fuel: int = DEFAULT_FUEL,
-                     max_output: int = MAX_OUTPUT) -> HoleSystem | Conflict:
-    """Evaluate the sketch symbolically on each example and collect the hole constraints."""
+                     max_output: int = MAX_OUTPUT, keep: bool = False) -> HoleSystem | Conflict:
+    """Evaluate the sketch symbolically on each example and collect the hole constraints
+    (``keep``: the results are kept for when the sketch comes again, ``_symbolic``)."""
     tokens: set[tuple[int, str]] = set()
     equations: set[tuple[FrozenPoly, int]] = set()
     seen: set[str] = set()
-    known = _symbolic(program, fuel, max_output)
+    known = _symbolic(program, fuel, max_output) if keep else {}
     for k, example in enumerate(examples):
         result = known.get(example.input)
         if result is None:  # evaluation is pure: a result computed once holds
@@ -311,11 +315,12 @@ def fill_all(program: Program, examples: Sequence[Example], limit: int = 8,
              fuel: int = DEFAULT_FUEL, max_output: int = MAX_OUTPUT,
              vocabulary: Collection[str] | None = None,
              int_range: tuple[int, int] = DEFAULT_INT_RANGE,
-             timeout_ms: int = DEFAULT_TIMEOUT_MS) -> list[Program]:
-    """Up to ``limit`` distinct fillings of the holes that reproduce every example."""
+             timeout_ms: int = DEFAULT_TIMEOUT_MS, keep: bool = False) -> list[Program]:
+    """Up to ``limit`` distinct fillings of the holes that reproduce every example
+    (``keep`` as ``hole_constraints`` takes it)."""
     if limit <= 0:
         return []
-    system = hole_constraints(program, examples, fuel, max_output)
+    system = hole_constraints(program, examples, fuel, max_output, keep)
     if isinstance(system, Conflict):
         return []
     if not system.holes:

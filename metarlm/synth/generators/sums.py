@@ -77,7 +77,7 @@ def fitted_rules(background: Program, learned: tuple[Rule, ...], lhs: tuple[LhsI
                 if len(group) <= holes:
                     break
                 solutions = fill_all(program(trial), group, limit=2,
-                                     timeout_ms=budget.solver_ms())
+                                     timeout_ms=budget.solver_ms(), keep=True)
                 budget.z3_calls += 1
                 # Two solutions: the examples do not pin the constants down, and a guess
                 # would only memorise; the sketch waits until more is explained.
