@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 from metarlm.lang.dsl import Program, Rule
 
@@ -31,6 +32,7 @@ class Budget:
     z3_calls: int = 0  # hole-filling solver calls
     model_calls: int = 0  # batched forward passes of the policy
     started: float = field(default_factory=time.monotonic)
+    lanes: dict[str, Any] = field(default_factory=dict)  # searches in turn, by name
 
     def exhausted(self) -> bool:
         """Whether the time limit or the candidate budget is spent."""
@@ -56,10 +58,14 @@ class Budget:
         """A solver call's time limit: ``most`` ms, or what is left of the budget."""
         return max(1, min(most, int(self.remaining() * 1000)))
 
-    def costs(self) -> dict[str, int]:
-        """The counts as a dictionary (the report's and ``--json``'s ``costs``)."""
-        return {"candidates": self.candidates, "z3_calls": self.z3_calls,
-                "model_calls": self.model_calls}
+    def costs(self) -> dict[str, Any]:
+        """The counts as a dictionary (the report's and ``--json``'s ``costs``), with each
+        lane's share when two searches took turns."""
+        out: dict[str, Any] = {"candidates": self.candidates, "z3_calls": self.z3_calls,
+                               "model_calls": self.model_calls}
+        if self.lanes:
+            out["lanes"] = {name: lane.report() for name, lane in self.lanes.items()}
+        return out
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,7 @@ class SearchConfig:
     alternatives: int = 3
     use_enumeration: bool = True  # the search runs when sampled programs fail
     greedy: bool = False  # the policy's first rule at each step, no search
+    unguided_lane: bool = True  # the unguided search takes turns beside the guided one
 
 
 @dataclass(frozen=True)
@@ -135,6 +142,7 @@ class SearchSettings:
     chunk: int = 256  # candidates checked per kernel call
     guided_chunk: int = 32  # candidates checked per call when a policy orders them
     guided_keep: int = 8  # a guided expansion stops once this many children do better
+    model_call_cost: int = 100  # candidates a policy pass counts as when two lanes take turns
     synonym_cost: int = 4  # a token spelled out that another word's rule already means
     loose_cost: int = 2  # a rule with no word on its left: it applies everywhere
     spelled_cost: int = 1  # a token written out in a rule with variables

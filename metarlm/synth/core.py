@@ -84,6 +84,7 @@ class Search:
         self.guide = guide
         if guide is not None:
             self.generators.append(guide)
+        self.unchecked = 0  # rule lists made but never checked (an expansion stopped early)
         self.seen: dict[tuple, tuple] = {}
         self.profiles: set[tuple] = set()
         self._ranks: dict[tuple, tuple] = {}
@@ -100,15 +101,22 @@ class Search:
 
     def run(self) -> Iterator[Program]:
         """Consistent programs, each once, until the search ends (``stopped`` says why)."""
+        return (p for p in self.steps() if p is not None)
+
+    def steps(self) -> Iterator[Program | None]:
+        """``run``, with a None after every expansion: a caller that runs two searches in turn
+        (``metarlm.synth.lanes``) takes turns at these points."""
         given: set[tuple[Rule, ...]] = set()
         for learned in self._search():
-            if learned not in given:
+            if learned is None:
+                yield None
+            elif learned not in given:
                 given.add(learned)
                 yield self.ctx.program(learned)
         if self.stopped is None:
             self.stopped = self.budget.reason()
 
-    def _search(self) -> Iterator[tuple[Rule, ...]]:
+    def _search(self) -> Iterator[tuple[Rule, ...] | None]:
         starts = [m for g in self.generators for m in g.starts(self.ctx)] or [Move((), "start")]
         found = 0
         for move in starts:
@@ -117,7 +125,7 @@ class Search:
             self.profiles.clear()
             state = self._check([move.rules])[0]
             for learned in self._beam(state):
-                found += 1
+                found += learned is not None
                 yield learned
             if self.budget.exhausted():
                 return
@@ -130,7 +138,7 @@ class Search:
         self.seen.clear()
         yield from self._best_first()
 
-    def _beam(self, start: State) -> Iterator[tuple[Rule, ...]]:
+    def _beam(self, start: State) -> Iterator[tuple[Rule, ...] | None]:
         """Complete rule lists grown from ``start`` by a beam; the rest goes to the reserve."""
         if start.complete:
             yield self._finished(start)
@@ -149,6 +157,7 @@ class Search:
                     self._keep(state)
                     continue
                 children = self._expand(state)
+                yield None
                 done = [c for c in children if c.complete]
                 better = self._merged([c for c in children
                                        if c.solved > state.solved and not c.complete])
@@ -169,7 +178,7 @@ class Search:
         for state in beam:
             self._keep(state)
 
-    def _best_first(self) -> Iterator[tuple[Rule, ...]]:
+    def _best_first(self) -> Iterator[tuple[Rule, ...] | None]:
         """The reserve, best first, sharing checks with the systematic lane."""
         lane = SystematicLane(self.ctx, self.checker)
         share = self.ctx.settings.systematic_share / 100
@@ -178,6 +187,7 @@ class Search:
             spent = self.budget.candidates - start
             if lane.open and (not self._reserve or lane.checks <= share * spent):
                 yield from (self._finished(s) for s in lane.step() if s.complete)
+                yield None
                 continue
             if not self._reserve:
                 self.stopped = EXHAUSTED.format(self.ctx.max_rules + len(self.ctx.background))
@@ -188,6 +198,7 @@ class Search:
                     yield self._finished(child)
                 else:
                     self._keep(child)
+            yield None
 
     def _keep(self, state: State) -> None:
         """Put a state in the reserve (the worst half is dropped when it is full)."""
@@ -281,6 +292,9 @@ class Search:
                 break
             if guided and better >= self.ctx.settings.guided_keep:
                 break
+        # Making a list costs about what checking it does: the work done for the lists a
+        # guided expansion leaves unchecked is counted where two searches take turns.
+        self.unchecked += len(room) - len(children)
         return children
 
     def _scored(self, state: State, problems: list[SubProblem], moves: list[Move]) -> list[Move]:

@@ -31,6 +31,7 @@ from metarlm.lang.demo import Demo, Output, format_output
 from metarlm.lang.dsl import Program, print_rule
 from metarlm.lang.interp import Fail, Ok, Result, Step, derive, render
 from metarlm.synth.core import Search
+from metarlm.synth.lanes import Lane, in_turns
 from metarlm.synth.plugins import load_plugins
 from metarlm.types import Budget, Candidate, SearchConfig, SearchSettings
 
@@ -188,12 +189,10 @@ def synthesize(demo: Demo, config: SearchConfig | None = None, *,
         before = budget.candidates
         more, stopped = _search(demo, budget, cfg, guide, progress)
         found += more
-        how = ("guided by the policy" if guide is not None and guide.available
-               else "unguided: the policy did not load within the time limit"
-               if guide is not None else "unguided")
-        tried.append(f"search ({how}): {budget.candidates - before} candidate programs checked")
-    if guide is not None and guide.error is not None:
-        guide.wait(0)  # a checkpoint that cannot load is an error, never an unguided run
+        tried.append(f"search ({_how(guide, cfg)}): {budget.candidates - before} "
+                     "candidate programs checked")
+    if guide is not None:  # ranking waits too: what is chosen never depends on load speed
+        guide.wait(budget.remaining())  # and a checkpoint that cannot load is an error
     if found and guide is not None and guide.available and budget.remaining() > 0:
         tried.append(f"ranked by the policy: {len(found)} consistent programs")
         policy = guide.policy
@@ -205,6 +204,17 @@ def synthesize(demo: Demo, config: SearchConfig | None = None, *,
         found = [replace(c, logprob=sampler.logprob(demo, c.program)) if c.logprob is None
                  else c for c in found]
     return _result(demo, cfg, found, budget, tried, stopped or budget.reason())
+
+
+def _how(guide: Any, cfg: SearchConfig) -> str:
+    """How the search was run, for the report's list of what was tried."""
+    if guide is None:
+        return "unguided"
+    if not guide.available:
+        return "unguided: the policy did not load within the time limit"
+    if guide.greedy or not cfg.unguided_lane:
+        return "guided by the policy"
+    return "guided by the policy, in turns with the unguided search"
 
 
 def _warm_kernels(demo: Demo) -> None:
@@ -251,15 +261,19 @@ def _sampled(demo: Demo, cfg: SearchConfig, budget: Budget, found: list[Candidat
     return proposer
 
 
+def searcher_settings(demo: Demo) -> SearchSettings:
+    """The search settings of a demonstration: defaults, its plugins' and its domain's own."""
+    base = SearchSettings()
+    for plugin in load_plugins(demo.domain.biases):
+        base = replace(base, **plugin.settings)
+    return replace(base, **demo.domain.search)
+
+
 def searcher(demo: Demo, budget: Budget, settings: SearchSettings | None = None,
              guide: Any = None) -> Search:
     """The search core set up for a demonstration: its domain's plugins, settings and caps."""
     plugins = load_plugins(demo.domain.biases)
-    base = settings or SearchSettings()
-    if settings is None:
-        for plugin in plugins:
-            base = replace(base, **plugin.settings)
-        base = replace(base, **demo.domain.search)
+    base = settings or searcher_settings(demo)
     if guide is not None and guide.greedy:  # one rule a step, the policy's first: no search
         base = replace(base, beam=1, guided_keep=1)
     greedy = guide is not None and guide.greedy
@@ -274,26 +288,42 @@ def _search(demo: Demo, budget: Budget, cfg: SearchConfig, guide: Any = None,
             progress: Callable[[Budget, int], None] | None = None
             ) -> tuple[list[Candidate], str]:
     """Consistent programs from the search core, and why it ended."""
-    if guide is not None:
-        # The search waits for the policy (the kernels were loaded before the time limit
-        # started), so that what it does never depends on how fast a machine loads the policy
-        # (same seed, same result), at the price of the load time, which the budget counts.
-        guide.wait(budget.remaining())
-        if budget.exhausted():  # the load took the whole time limit
-            return [], budget.reason() or "time limit"
-    search = searcher(demo, budget, guide=guide)
+    # The guided lane waits for the policy at its first turn (the kernels were loaded before
+    # the time limit started), so that what it does never depends on how fast a machine loads
+    # the policy (same seed, same result); the unguided lane runs meanwhile.
     out: list[Candidate] = []
-    if progress is not None:
-        search.observer = lambda _learned: progress(budget, len(out))
-    for program in search.run():
+
+    def make(lane_guide: Any) -> Callable[[], Search | None]:
+        def made() -> Search | None:
+            if lane_guide is not None and not lane_guide.wait(budget.remaining()):
+                return None  # the load took the whole time limit
+            search = searcher(demo, budget, guide=lane_guide)
+            if progress is not None:
+                search.observer = lambda _learned: progress(budget, len(out))
+            return search
+        return made
+
+    lanes = [Lane("guided" if guide is not None else "unguided", make(guide))]
+    if guide is not None and not guide.greedy and cfg.unguided_lane:
+        lanes.insert(0, Lane("unguided", make(None)))  # it starts while the policy loads
+    cost = searcher_settings(demo).model_call_cost
+    if len(lanes) > 1:
+        budget.lanes = {lane.name: lane for lane in lanes}
+    for lane, program in in_turns(lanes, budget, cost):
         learned = program.rules[len(demo.background or ()):]
-        out.append(Candidate(program, None, "decomposition", budget.candidates,
-                             time.monotonic(), tuple(search.origins(learned).items())))
-        if len(out) > cfg.alternatives + 3:
+        where = "decomposition" if len(lanes) == 1 else f"decomposition ({lane.name} lane)"
+        out.append(Candidate(program, None, where, budget.candidates, time.monotonic(),
+                             tuple(lane.search.origins(learned).items())))
+        if len({c.program for c in out}) > cfg.alternatives + 3:
             return out, ENOUGH
-        if budget.exhausted():
-            break
-    return out, search.stopped or budget.reason() or ENOUGH
+    return out, budget.reason() or _why_ended(lanes) or ENOUGH
+
+
+def _why_ended(lanes: list[Lane]) -> str | None:
+    """Why the lanes' searches ended: the unguided lane's reason, which is complete in the
+    limit, before the guided lane's."""
+    return next((la.search.stopped for la in lanes if la.search is not None
+                 and la.search.stopped), None)
 
 
 def _result(demo: Demo, cfg: SearchConfig, found: list[Candidate], budget: Budget,

@@ -1,0 +1,102 @@
+"""Two searches in turn over one budget: who goes next, what each spends, what is pooled."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from metarlm.lang.demo import load_demo
+from metarlm.lang.dsl import Program
+from metarlm.lang.interp import reproduces
+from metarlm.neural.model import ModelConfig, build_model, save_checkpoint
+from metarlm.synth.lanes import Lane, in_turns
+from metarlm.synth.search import synthesize
+from metarlm.types import Budget, SearchConfig
+
+TINY = ModelConfig(d_model=32, encoder_layers=1, decoder_layers=1, heads=2, ffn=64)
+
+
+class _Scripted:
+    """A search stand-in for the scheduler: each step checks the given candidates and makes
+    the given model calls, and yields a program at the steps named in ``finds``."""
+
+    def __init__(self, budget: Budget, costs: list[tuple[int, int]], finds: set[int],
+                 log: list[str], name: str) -> None:
+        self.budget, self.costs, self.finds, self.log, self.name = budget, costs, finds, log, name
+        self.stopped = "search space exhausted up to 1 rules"
+        self.unchecked = 0
+
+    def steps(self) -> Iterator[Program | None]:
+        for k, (candidates, calls) in enumerate(self.costs):
+            self.budget.candidates += candidates
+            self.budget.model_calls += calls
+            self.log.append(f"{self.name}{k}")
+            yield Program((), "seq") if k in self.finds else None
+
+
+def _lane(name: str, budget: Budget, costs: list[tuple[int, int]], log: list[str],
+          finds: frozenset[int] = frozenset()) -> Lane:
+    return Lane(name, lambda: _Scripted(budget, costs, set(finds), log, name))  # type: ignore[arg-type, return-value]
+
+
+def test_the_lane_that_has_spent_least_goes_next() -> None:
+    budget, log = Budget(), []
+    cheap = _lane("u", budget, [(10, 0)] * 6, log)
+    dear = _lane("g", budget, [(5, 1)] * 3, log)  # 5 + 1 x 20 = 25 a step
+    assert list(in_turns([cheap, dear], budget, model_call_cost=20)) == []
+    # u0 (10) ties g's 0, so u goes first; g0 (25); u1, u2 (30); g1 (50); u3..u5 (60)...
+    assert log == ["u0", "g0", "u1", "u2", "g1", "u3", "u4", "u5", "g2"]
+    assert (cheap.spent, dear.spent) == (60, 75)
+    assert cheap.ended and dear.ended
+
+
+def test_programs_come_with_their_lane_and_a_spent_budget_ends_the_turns() -> None:
+    budget, log = Budget(max_candidates=35), []
+    first = _lane("u", budget, [(10, 0)] * 10, log, finds=frozenset({1}))
+    second = _lane("g", budget, [(10, 0)] * 10, log, finds=frozenset({0}))
+    found = [lane.name for lane, _ in in_turns([first, second], budget)]
+    assert found == ["g", "u"]
+    assert log == ["u0", "g0", "u1", "g1"]  # 40 candidates: the budget of 35 is spent
+
+
+def test_a_lane_that_cannot_start_ends_and_the_other_goes_on() -> None:
+    budget, log = Budget(), []
+    unguided = _lane("u", budget, [(1, 0)] * 3, log, finds=frozenset({2}))
+    no_policy = Lane("g", lambda: None)  # the policy did not load within the time limit
+    assert [lane.name for lane, _ in in_turns([unguided, no_policy], budget)] == ["u"]
+    assert no_policy.ended and log == ["u0", "u1", "u2"]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A policy checkpoint with random weights: a policy that has not paid for itself."""
+    out = tmp_path_factory.mktemp("policy")
+    save_checkpoint(build_model(TINY, seed=5), out, {"task": "policy", "symbols": "episode"})
+    return out
+
+
+def test_a_useless_policy_costs_at_most_the_unguided_search_again(tiny: Path) -> None:
+    demo = load_demo("examples/miniscan/demo.json")
+    alone = synthesize(demo, use_model=False, timeout=60)
+    config = SearchConfig(use_model=True, checkpoint=str(tiny), timeout=60)
+    guided = synthesize(demo, config)
+    assert guided.consistent and reproduces(guided.program, demo.examples)
+    assert "in turns with the unguided search" in guided.tried[0]
+    # The unguided lane checks what the search alone checks; the guided lane, at most as much
+    # again plus one expansion's worth (a turn ends only after an expansion).
+    assert alone.first_candidates is not None and guided.first_candidates is not None
+    assert guided.first_candidates <= 2 * alone.first_candidates + 600
+    lanes = guided.costs["lanes"]
+    assert sum(lane["candidates"] for lane in lanes.values()) == guided.candidates
+    assert lanes["unguided"]["model_calls"] == 0 and lanes["guided"]["model_calls"] > 0
+    again = synthesize(demo, config)  # same seed, same result, whatever the load took
+    counts = ("candidates", "z3_calls", "model_calls")
+    assert again.program == guided.program
+    assert [again.costs[k] for k in counts] == [guided.costs[k] for k in counts]
+    assert {n: (la["candidates"], la["model_calls"]) for n, la in again.costs["lanes"].items()} \
+        == {n: (la["candidates"], la["model_calls"]) for n, la in lanes.items()}
+    solo = synthesize(demo, SearchConfig(use_model=True, checkpoint=str(tiny), timeout=60,
+                                         unguided_lane=False))
+    assert solo.tried[0].startswith("search (guided by the policy)")
