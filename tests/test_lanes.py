@@ -49,7 +49,15 @@ def test_the_lane_that_has_spent_least_goes_next() -> None:
     # u0 (10) ties g's 0, so u goes first; g0 (25); u1, u2 (30); g1 (50); u3..u5 (60)...
     assert log == ["u0", "g0", "u1", "u2", "g1", "u3", "u4", "u5", "g2"]
     assert (cheap.spent, dear.spent) == (60, 75)
-    assert cheap.ended and dear.ended
+    assert cheap.ended and not dear.ended  # the first search to end ends the turns
+
+
+def test_the_turns_end_when_a_search_ends() -> None:
+    budget, log = Budget(), []
+    short = _lane("u", budget, [(10, 0)] * 2, log, finds=frozenset({0}))
+    long = _lane("g", budget, [(10, 0)] * 9, log)
+    assert [lane.name for lane, _ in in_turns([short, long], budget)] == ["u"]
+    assert log == ["u0", "g0", "u1", "g1"] and short.ended and not long.ended
 
 
 def test_programs_come_with_their_lane_and_a_spent_budget_ends_the_turns() -> None:
@@ -100,3 +108,31 @@ def test_a_useless_policy_costs_at_most_the_unguided_search_again(tiny: Path) ->
     solo = synthesize(demo, SearchConfig(use_model=True, checkpoint=str(tiny), timeout=60,
                                          unguided_lane=False))
     assert solo.tried[0].startswith("search (guided by the policy)")
+
+
+def test_the_unguided_lane_searches_as_the_search_alone_does(tiny: Path,
+                                                             tmp_path: Path) -> None:
+    """A lane's own choices never read what the other lane spent (here: the systematic
+    lane's share of the reserve's checks, which a shared count once skewed)."""
+    from metarlm.eval.suites import build_tasks
+    from metarlm.eval.tasks import SuiteOptions, truncated
+    from metarlm.lang.demo import parse_demo
+    from metarlm.neural.policy import Policy
+    from metarlm.synth.generators.policy import PolicyGuide
+    from metarlm.synth.search import searcher
+
+    tasks = build_tasks("miniscan-random", 0, SuiteOptions(episodes=3, workdir=tmp_path))
+    demo = parse_demo(truncated(tasks[2], 2).demo)  # found only after the beams are spent
+
+    def first(lanes: list[Lane], budget: Budget) -> tuple[Program, int]:
+        lane, program = next(found for found in in_turns(lanes, budget) if found[0] is lanes[0])
+        return program, lane.candidates
+
+    budget = Budget(seconds=60)
+    alone = first([Lane("unguided", lambda: searcher(demo, budget))], budget)
+    assert alone[1] > 1000  # the reserve and the systematic lane were reached
+    budget = Budget(seconds=60)
+    guide = PolicyGuide(Policy.load(tiny), demo.domain)
+    paired = first([Lane("unguided", lambda: searcher(demo, budget)),
+                    Lane("guided", lambda: searcher(demo, budget, guide=guide))], budget)
+    assert paired == alone

@@ -1,7 +1,8 @@
 """The systems compared and one run of a system on a task (the unit of work of a worker).
 
 - ``meta``: the search guided by the meta-trained policy (the shipped checkpoint unless one is
-  given): it proposes and scores rules, and its log-probability ranks consistent programs;
+  given), in turns with the unguided search (``synth.lanes``): it proposes and scores rules,
+  and its log-probability ranks the consistent programs of both;
 - ``nometa``: the same search guided by the policy trained with fixed symbols
   (``--nometa-checkpoint``);
 - ``enum``: the search unguided, no model;

@@ -84,6 +84,7 @@ class Search:
         self.guide = guide
         if guide is not None:
             self.generators.append(guide)
+        self.checked = 0  # rule lists checked by this search (not the systematic lane)
         self.unchecked = 0  # rule lists made but never checked (an expansion stopped early)
         self.seen: dict[tuple, tuple] = {}
         self.profiles: set[tuple] = set()
@@ -182,9 +183,9 @@ class Search:
         """The reserve, best first, sharing checks with the systematic lane."""
         lane = SystematicLane(self.ctx, self.checker)
         share = self.ctx.settings.systematic_share / 100
-        start = self.budget.candidates
+        start = self.checked  # this search's own checks: another may share the budget
         while not self.budget.exhausted():
-            spent = self.budget.candidates - start
+            spent = self.checked - start + lane.checks
             if lane.open and (not self._reserve or lane.checks <= share * spent):
                 yield from (self._finished(s) for s in lane.step() if s.complete)
                 yield None
@@ -220,6 +221,7 @@ class Search:
                scores: Sequence[float] | None = None) -> list[State]:
         """States of rule lists, checked in one batch (each list counts as a candidate)."""
         self.budget.candidates += len(lists)
+        self.checked += len(lists)
         outcomes = self.checker.check(lists)
         scores = scores or [0.0] * len(lists)
         return [State(ls, o, s) for ls, o, s in zip(lists, outcomes, scores)]

@@ -9,7 +9,9 @@ costs about as much time as making and checking that many lists on the 2-core re
 machine; ``benchmarks/lanes.py`` measures it). The
 unguided lane starts at once, while the policy loads; the guided one waits for the load at
 its first turn. Turns depend on counts, never on the clock, so the same seed gives the same
-result. The consistent programs of both lanes are pooled, for the policy to rank.
+result. The turns end when either search ends, as it would have alone (its beams spent after
+finding programs, or its space exhausted). The consistent programs of both lanes are pooled,
+for the policy to rank.
 """
 
 from __future__ import annotations
@@ -72,8 +74,13 @@ class Lane:
 
 def in_turns(lanes: list[Lane], budget: Budget,
              model_call_cost: int = MODEL_CALL_COST) -> Iterator[tuple[Lane, Program]]:
-    """Consistent programs from the lanes in turn, each with its lane, until every lane has
-    ended or the budget is spent; the lane that has spent least goes next (the first on ties)."""
+    """Consistent programs from the lanes in turn, each with its lane, until one lane's search
+    ends or the budget is spent; the lane that has spent least goes next (the first on ties).
+
+    The first search to end decides, as it would alone: its beams spent after finding programs,
+    or its space exhausted. A lane that never started (the policy did not load in time) leaves
+    the others to go on.
+    """
     while not budget.exhausted():
         open_lanes = [lane for lane in lanes if not lane.ended]
         if not open_lanes:
@@ -82,3 +89,5 @@ def in_turns(lanes: list[Lane], budget: Budget,
         program = lane.step(budget, model_call_cost)
         if program is not None:
             yield lane, program
+        if lane.ended and lane.search is not None:
+            return

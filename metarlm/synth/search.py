@@ -320,9 +320,8 @@ def _search(demo: Demo, budget: Budget, cfg: SearchConfig, guide: Any = None,
 
 
 def _why_ended(lanes: list[Lane]) -> str | None:
-    """Why the lanes' searches ended: the unguided lane's reason, which is complete in the
-    limit, before the guided lane's."""
-    return next((la.search.stopped for la in lanes if la.search is not None
+    """Why the turns ended: the reason of the search that ended them."""
+    return next((la.search.stopped for la in lanes if la.ended and la.search is not None
                  and la.search.stopped), None)
 
 
