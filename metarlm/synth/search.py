@@ -9,7 +9,9 @@
    cut the demonstration into sub-demonstrations, solved one rule at a time by the generators
    (read-off, abduction with Z3, revisions, systematic) and the domain's plugins. Each rule
    found this way is marked with where it came from and at which level: level 1 read off an
-   example, level 2 off a span one cut deep, and so on.
+   example, level 2 off a span one cut deep, and so on. With the policy, the guided search and
+   the unguided one take turns over the budget (``metarlm.synth.lanes``) and their consistent
+   programs are pooled.
 3. Ranking. Consistent programs are ordered by model log-probability (when a model is loaded)
    minus a description-length prior; the best is chosen, and up to three runners-up that
    behave differently are reported with an input on which they differ.
