@@ -47,7 +47,8 @@ def test_synthesis_with_the_trained_checkpoint(lights_checkpoint: Path) -> None:
     record = json.loads(result.stdout)
     assert record["consistent"]
     tried = " ".join(record["tried"])
-    assert "search (guided by the policy)" in tried  # the trained policy did guide the search
+    assert "search (guided by the policy, in turns with the unguided search)" in tried
+    assert record["costs"]["lanes"]["guided"]["model_calls"] > 0  # the trained policy guided
 
 
 def test_the_recorded_command_is_the_run(lights_checkpoint: Path) -> None:
