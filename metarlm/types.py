@@ -32,7 +32,7 @@ class Budget:
     z3_calls: int = 0  # hole-filling solver calls
     model_calls: int = 0  # batched forward passes of the policy
     started: float = field(default_factory=time.monotonic)
-    lanes: dict[str, Any] = field(default_factory=dict)  # searches in turn, by name
+    lanes: dict[str, dict[str, float]] = field(default_factory=dict)  # per lane, in turns
 
     def exhausted(self) -> bool:
         """Whether the time limit or the candidate budget is spent."""
@@ -64,7 +64,7 @@ class Budget:
         out: dict[str, Any] = {"candidates": self.candidates, "z3_calls": self.z3_calls,
                                "model_calls": self.model_calls}
         if self.lanes:
-            out["lanes"] = {name: lane.report() for name, lane in self.lanes.items()}
+            out["lanes"] = {name: dict(costs) for name, costs in self.lanes.items()}
         return out
 
 

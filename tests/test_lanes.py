@@ -48,7 +48,7 @@ def test_the_lane_that_has_spent_least_goes_next() -> None:
     assert list(in_turns([cheap, dear], budget, model_call_cost=20)) == []
     # u0 (10) ties g's 0, so u goes first; g0 (25); u1, u2 (30); g1 (50); u3..u5 (60)...
     assert log == ["u0", "g0", "u1", "u2", "g1", "u3", "u4", "u5", "g2"]
-    assert (cheap.spent, dear.spent) == (60, 75)
+    assert (cheap.spent(20), dear.spent(20)) == (60, 75)
     assert cheap.ended and not dear.ended  # the first search to end ends the turns
 
 

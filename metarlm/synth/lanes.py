@@ -6,12 +6,11 @@ unguided search. So both run, in turns taken at expansions: the lane that has sp
 next, where a lane's spending is the rule lists it made (checked or not: a guided expansion
 checks its best few) plus ``model_call_cost`` for every forward pass of the policy (a pass
 costs about as much time as making and checking that many lists on the 2-core reference
-machine; ``benchmarks/lanes.py`` measures it). The
-unguided lane starts at once, while the policy loads; the guided one waits for the load at
-its first turn. Turns depend on counts, never on the clock, so the same seed gives the same
-result. The turns end when either search ends, as it would have alone (its beams spent after
-finding programs, or its space exhausted). The consistent programs of both lanes are pooled,
-for the policy to rank.
+machine; ``benchmarks/lanes.py`` measures it). The unguided lane starts at once, while the
+policy loads; the guided one waits for the load at its first turn. Turns depend on counts,
+never on the clock, so the same seed gives the same result. The turns end when either search
+ends, as it would have alone (its beams spent after finding programs, or its space
+exhausted). The consistent programs of both lanes are pooled, for the policy to rank.
 """
 
 from __future__ import annotations
@@ -22,9 +21,7 @@ from dataclasses import dataclass
 
 from metarlm.lang.dsl import Program
 from metarlm.synth.core import Search
-from metarlm.types import Budget
-
-MODEL_CALL_COST = 100  # candidates' worth of time one forward pass of the policy takes
+from metarlm.types import Budget, SearchSettings
 
 
 @dataclass
@@ -35,17 +32,23 @@ class Lane:
     make: Callable[[], Search | None]  # the search, made at the lane's first turn
     search: Search | None = None
     steps: Iterator[Program | None] | None = None
-    spent: int = 0  # candidates plus model_call_cost per forward pass
     ended: bool = False
-    candidates: int = 0
-    unchecked: int = 0  # rule lists it made and left unchecked
+    candidates: int = 0  # of the budget's, this lane's (its systematic lane's included)
     model_calls: int = 0
     seconds: float = 0.0  # wall time of its turns (the first includes waiting for a load)
 
-    def step(self, budget: Budget, model_call_cost: int) -> Program | None:
+    @property
+    def unchecked(self) -> int:
+        """Rule lists the lane's search made and left unchecked."""
+        return self.search.unchecked if self.search is not None else 0
+
+    def spent(self, model_call_cost: int) -> int:
+        """Rule lists made, checked or not, plus ``model_call_cost`` per forward pass."""
+        return self.candidates + self.unchecked + model_call_cost * self.model_calls
+
+    def step(self, budget: Budget) -> Program | None:
         """One expansion (or one program found); ``ended`` when the search has ended."""
         start, candidates, calls = time.monotonic(), budget.candidates, budget.model_calls
-        unchecked = self.search.unchecked if self.search is not None else 0
         try:
             if self.steps is None:
                 self.search = self.make()
@@ -60,10 +63,6 @@ class Lane:
         finally:
             self.candidates += budget.candidates - candidates
             self.model_calls += budget.model_calls - calls
-            made = (self.search.unchecked if self.search is not None else 0) - unchecked
-            self.unchecked += made
-            self.spent += (budget.candidates - candidates + made
-                           + model_call_cost * (budget.model_calls - calls))
             self.seconds += time.monotonic() - start
 
     def report(self) -> dict[str, float]:
@@ -73,7 +72,8 @@ class Lane:
 
 
 def in_turns(lanes: list[Lane], budget: Budget,
-             model_call_cost: int = MODEL_CALL_COST) -> Iterator[tuple[Lane, Program]]:
+             model_call_cost: int = SearchSettings.model_call_cost
+             ) -> Iterator[tuple[Lane, Program]]:
     """Consistent programs from the lanes in turn, each with its lane, until one lane's search
     ends or the budget is spent; the lane that has spent least goes next (the first on ties).
 
@@ -85,8 +85,8 @@ def in_turns(lanes: list[Lane], budget: Budget,
         open_lanes = [lane for lane in lanes if not lane.ended]
         if not open_lanes:
             return
-        lane = min(open_lanes, key=lambda la: la.spent)
-        program = lane.step(budget, model_call_cost)
+        lane = min(open_lanes, key=lambda la: la.spent(model_call_cost))
+        program = lane.step(budget)
         if program is not None:
             yield lane, program
         if lane.ended and lane.search is not None:

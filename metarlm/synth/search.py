@@ -32,6 +32,7 @@ from metarlm.exec.check import CheckReport, check_demo, run_many
 from metarlm.lang.demo import Demo, Output, format_output
 from metarlm.lang.dsl import Program, print_rule
 from metarlm.lang.interp import Fail, Ok, Result, Step, derive, render
+from metarlm.synth.base import Plugin
 from metarlm.synth.core import Search
 from metarlm.synth.lanes import Lane, in_turns
 from metarlm.synth.plugins import load_plugins
@@ -187,14 +188,18 @@ def synthesize(demo: Demo, config: SearchConfig | None = None, *,
     stopped: str | None = None
     guide = _guide(demo, cfg) if cfg.use_model else None
     sampler = _sampled(demo, cfg, budget, found, tried) if cfg.sampler else None
+    searched: int | None = None  # candidates the search checked, if it ran
     if not found and cfg.use_enumeration and not budget.exhausted():
         before = budget.candidates
         more, stopped = _search(demo, budget, cfg, guide, progress)
         found += more
-        tried.append(f"search ({_how(guide, cfg)}): {budget.candidates - before} "
-                     "candidate programs checked")
-    if guide is not None:  # ranking waits too: what is chosen never depends on load speed
-        guide.wait(budget.remaining())  # and a checkpoint that cannot load is an error
+        searched = budget.candidates - before
+    # Ranking waits for the load too, so that what is chosen (and what the report says of
+    # the policy) never depends on load speed; a checkpoint that cannot load is an error.
+    if guide is not None:
+        guide.wait(budget.remaining())
+    if searched is not None:
+        tried.append(f"search ({_how(guide, cfg)}): {searched} candidate programs checked")
     if found and guide is not None and guide.available and budget.remaining() > 0:
         tried.append(f"ranked by the policy: {len(found)} consistent programs")
         policy = guide.policy
@@ -263,10 +268,11 @@ def _sampled(demo: Demo, cfg: SearchConfig, budget: Budget, found: list[Candidat
     return proposer
 
 
-def searcher_settings(demo: Demo) -> SearchSettings:
-    """The search settings of a demonstration: defaults, its plugins' and its domain's own."""
+def searcher_settings(demo: Demo, plugins: Sequence[Plugin] | None = None) -> SearchSettings:
+    """The search settings of a demonstration: defaults, its plugins' (``plugins``: those
+    already loaded) and its domain's own."""
     base = SearchSettings()
-    for plugin in load_plugins(demo.domain.biases):
+    for plugin in load_plugins(demo.domain.biases) if plugins is None else plugins:
         base = replace(base, **plugin.settings)
     return replace(base, **demo.domain.search)
 
@@ -275,7 +281,7 @@ def searcher(demo: Demo, budget: Budget, settings: SearchSettings | None = None,
              guide: Any = None) -> Search:
     """The search core set up for a demonstration: its domain's plugins, settings and caps."""
     plugins = load_plugins(demo.domain.biases)
-    base = settings or searcher_settings(demo)
+    base = settings or searcher_settings(demo, plugins)
     if guide is not None and guide.greedy:  # one rule a step, the policy's first: no search
         base = replace(base, beam=1, guided_keep=1)
     greedy = guide is not None and guide.greedy
@@ -308,17 +314,18 @@ def _search(demo: Demo, budget: Budget, cfg: SearchConfig, guide: Any = None,
     lanes = [Lane("guided" if guide is not None else "unguided", make(guide))]
     if guide is not None and not guide.greedy and cfg.unguided_lane:
         lanes.insert(0, Lane("unguided", make(None)))  # it starts while the policy loads
-    cost = searcher_settings(demo).model_call_cost
-    if len(lanes) > 1:
-        budget.lanes = {lane.name: lane for lane in lanes}
-    for lane, program in in_turns(lanes, budget, cost):
+    stopped = None
+    for lane, program in in_turns(lanes, budget, searcher_settings(demo).model_call_cost):
         learned = program.rules[len(demo.background or ()):]
         where = "decomposition" if len(lanes) == 1 else f"decomposition ({lane.name} lane)"
         out.append(Candidate(program, None, where, budget.candidates, time.monotonic(),
                              tuple(lane.search.origins(learned).items())))
         if len({c.program for c in out}) > cfg.alternatives + 3:
-            return out, ENOUGH
-    return out, budget.reason() or _why_ended(lanes) or ENOUGH
+            stopped = ENOUGH
+            break
+    if len(lanes) > 1:
+        budget.lanes = {lane.name: lane.report() for lane in lanes}
+    return out, stopped or budget.reason() or _why_ended(lanes) or ENOUGH
 
 
 def _why_ended(lanes: list[Lane]) -> str | None:
