@@ -1,8 +1,9 @@
 """How well a policy predicts the next rule on held-out search states (not a test).
 
 For N states labelled as in training (``metarlm.neural.states``) but drawn with a seed no
-training run uses, the policy draws ``--samples`` single rules under the grammar; the true
-rule's rank among the distinct proposals by log-probability gives top-1 and top-10.
+training run uses, the policy proposes ``--samples`` single rules under the grammar, by beam
+search (``--decoding beam``, what the search uses) or by as many draws (``sample``); the
+true rule's rank among the distinct proposals by log-probability gives top-1 and top-10.
 ``--domain new`` is the new-domain suite's grammar (glyphs), which no policy trained on.
 
     python benchmarks/policy.py --domain miniscan --states 2000
@@ -47,7 +48,8 @@ def main() -> None:
     parser.add_argument("--domain", default="miniscan",
                         help="a built-in domain, a .lark file, or 'new' (the new-domain grammar)")
     parser.add_argument("--states", type=int, default=2000)
-    parser.add_argument("--samples", type=int, default=16)
+    parser.add_argument("--samples", type=int, default=16, help="beam width, or draws")
+    parser.add_argument("--decoding", choices=("beam", "sample"), default="beam")
     parser.add_argument("--checkpoint", default=None)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -59,9 +61,10 @@ def main() -> None:
         domain = str(glyphs_grammar(Path(tempfile.mkdtemp())))
     start = time.monotonic()
     items = held_out_states(domain, args.states, policy.symbols)
-    ranks = rule_ranks(policy.model, items, args.samples, seed=0)
+    ranks = rule_ranks(policy.model, items, args.samples, seed=0, decoding=args.decoding)
     n = max(1, len(ranks))
     result = {"domain": args.domain, "states": len(ranks), "samples": args.samples,
+              "decoding": args.decoding,
               "checkpoint": str(policy.path), "symbols": policy.symbols,
               "top1": sum(r == 1 for r in ranks) / n,
               "top10": sum(r is not None and r <= 10 for r in ranks) / n,
@@ -71,7 +74,7 @@ def main() -> None:
         print(json.dumps(result))
         return
     print(f"{args.domain}: {result['states']} held-out states, {args.samples} proposals each "
-          f"({policy.symbols} symbols)")
+          f"by {args.decoding} ({policy.symbols} symbols)")
     print(f"  top-1 {result['top1']:.1%}   top-10 {result['top10']:.1%}   "
           f"among the proposals {result['found']:.1%}   {result['seconds']} s")
 

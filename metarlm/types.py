@@ -78,6 +78,7 @@ class SearchConfig:
     use_model: bool = True  # the policy guides the search
     checkpoint: str | None = None  # the policy (None: the shipped one)
     policy_samples: int = 16  # rules the policy proposes per sub-problem
+    policy_decoding: str = "beam"  # how: "beam" (width policy_samples) or "sample"
     sampler: bool = False  # whole programs sampled first (Nye et al.; the ``nye`` system)
     sampler_checkpoint: str | None = None  # the whole-program model (None: the shipped one)
     samples: int = 256  # whole programs sampled at most

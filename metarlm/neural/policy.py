@@ -4,7 +4,8 @@ For a sub-problem of the search (its span and the output it must give, first, th
 other failing examples) and the rules in force that can touch them, the policy reads an
 episode encoded as in training (``metarlm.neural.states``) under a fresh per-episode
 abstraction of just these symbols, so the number of words in the whole demonstration never
-switches it off. It proposes rules by grammar-constrained sampling of one rule, and scores
+switches it off. It proposes rules by grammar-constrained beam search over one rule
+(``metarlm.neural.beam``; sampling on request), and scores
 any rules (the other generators' candidates) by teacher-forced log-probability in one batched
 pass. ``decomposition_logprob`` replays how a consistent program decomposes its
 demonstration, rule by rule, and sums the policy's log-probabilities: the learned prior that
@@ -135,10 +136,11 @@ class Policy:
         return [v if t else float("-inf") for v, t in zip(logp, targets)]
 
     def propose(self, problem: Problem, domain: Domain, n: int, seed: int = 0,
-                temperature: float = 1.0) -> list[tuple[Rule, float]]:
-        """Up to ``n`` distinct rules drawn under the grammar, each with its log-probability,
-        most likely first."""
-        from metarlm.neural.decode import ProgramConstraint, dedupe, sample_programs
+                temperature: float = 1.0, decoding: str = "beam") -> list[tuple[Rule, float]]:
+        """Up to ``n`` distinct rules under the grammar, each with its log-probability, most
+        likely first: by beam search of width ``n`` (``decoding="beam"``, no seed) or drawn
+        (``"sample"``, at ``temperature``; 0 is greedy)."""
+        from metarlm.neural.decode import ProgramConstraint
 
         view = self.view(problem, (), seed)
         src = None if view is None else self.source(problem, view)
@@ -149,8 +151,7 @@ class Policy:
                                                            max_len=MAX_RULE_IDS)
         except ValueError:
             return []
-        drawn = dedupe(sample_programs(self.model, src, constraint, n, seed=seed,
-                                       temperature=temperature))
+        drawn = proposals(self.model, src, constraint, n, decoding, seed, temperature)
         out: dict[Rule, float] = {}
         for cand in drawn:
             try:
@@ -230,12 +231,28 @@ def _tree_chunks(targets: Sequence[list[int]], limit: int
     return chunks
 
 
+def proposals(model: Any, src: Sequence[int], constraint: Any, n: int, decoding: str = "beam",
+              seed: int = 0, temperature: float = 1.0) -> list[Any]:
+    """Up to ``n`` distinct candidate programs (``decode.Candidate``): the beam's (width
+    ``n``) or those of ``n`` draws."""
+    from metarlm.neural.beam import beam_programs
+    from metarlm.neural.decode import dedupe, sample_programs
+
+    if decoding == "beam":
+        return beam_programs(model, src, constraint, n)
+    if decoding == "sample":
+        return dedupe(sample_programs(model, src, constraint, n, seed=seed,
+                                      temperature=temperature))
+    raise ValueError(f"unknown decoding {decoding!r}: beam or sample")
+
+
 def rule_ranks(model: Any, items: Sequence[Any], samples: int = 16, seed: int = 0,
-               progress: Callable[[], None] | None = None) -> list[int | None]:
-    """For each encoded state, the true rule's rank (1 = first) among the policy's distinct
-    proposals by log-probability (None when it is not among them)."""
+               progress: Callable[[], None] | None = None,
+               decoding: str = "beam") -> list[int | None]:
+    """For each encoded state, the true rule's rank (1 = first) among the policy's ``samples``
+    distinct proposals by log-probability (None when it is not among them)."""
     from metarlm.lang.domain import load_domain
-    from metarlm.neural.decode import ProgramConstraint, dedupe, sample_programs
+    from metarlm.neural.decode import ProgramConstraint
 
     model = getattr(model, "module", model)
     ranks: list[int | None] = []
@@ -249,8 +266,8 @@ def rule_ranks(model: Any, items: Sequence[Any], samples: int = 16, seed: int = 
         except ValueError:
             ranks.append(None)
             continue
-        drawn = sorted(dedupe(sample_programs(model, list(item.src), constraint, samples,
-                                              seed=seed)), key=lambda c: -c.logprob)
+        drawn = sorted(proposals(model, list(item.src), constraint, samples, decoding, seed),
+                       key=lambda c: -c.logprob)
         rows = [tuple(c.ids) for c in drawn]
         ranks.append(rows.index(tuple(item.tgt)) + 1 if tuple(item.tgt) in rows else None)
     return ranks

@@ -44,7 +44,7 @@ HELP: dict[str, str] = {
     "valid_every": "steps between validations (0: never; the last step always validates "
                    "otherwise)",
     "valid_episodes": "held-out episodes per validation",
-    "valid_samples": "grammar-constrained samples per validation episode",
+    "valid_samples": "beam width (rules proposed) per validation state",
     "checkpoint_every": "steps between checkpoints",
     "stop_at": "stop after this step as if interrupted (0: run to --steps)",
     "resume": "continue the run in --out",

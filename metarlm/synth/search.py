@@ -243,7 +243,7 @@ def _guide(demo: Demo, cfg: SearchConfig) -> Any:
     from metarlm.synth.generators.policy import PolicyGuide
 
     return PolicyGuide.loading(cfg.checkpoint, demo.domain, cfg.policy_samples, seed=cfg.seed,
-                               greedy=cfg.greedy)
+                               greedy=cfg.greedy, decoding=cfg.policy_decoding)
 
 
 def _sampled(demo: Demo, cfg: SearchConfig, budget: Budget, found: list[Candidate],

@@ -1,11 +1,12 @@
 """The policy generator: the meta-trained decomposition policy inside the search.
 
 For a state's first sub-problems (a failing example or a cut, with the other failing examples
-and the rules in force that touch them) the policy proposes next rules by grammar-constrained
-sampling, each scored by its log-probability, and scores every other generator's candidate
-rules in one batched pass per sub-problem (``score``); the core checks moves best scored
-first and stops an expansion early once it has enough children that reproduce more. Every
-forward pass counts in the budget's ``model_calls``.
+and the rules in force that touch them) the policy proposes its most likely next rules by
+grammar-constrained beam search (or by sampling), each scored by its log-probability, and
+scores every other generator's candidate rules in one batched pass per sub-problem
+(``score``); the core checks moves best scored first and stops an expansion early once it has
+enough children that reproduce more. Every forward pass counts in the budget's
+``model_calls``.
 """
 
 from __future__ import annotations
@@ -33,10 +34,11 @@ class PolicyGuide(Generator):
     per_problem = True
 
     def __init__(self, policy: Any, domain: Domain, samples: int = 16, problems: int = 2,
-                 seed: int = 0, greedy: bool = False) -> None:
+                 seed: int = 0, greedy: bool = False, decoding: str = "beam") -> None:
         self.policy, self.domain = policy, domain
         self.samples, self.problems, self.seed = (1 if greedy else samples), problems, seed
         self.greedy = greedy
+        self.decoding = "sample" if greedy else decoding  # greedy: the argmax draw
         self._ready = threading.Event()
         if policy is not None:
             self._ready.set()
@@ -44,13 +46,13 @@ class PolicyGuide(Generator):
 
     @classmethod
     def loading(cls, checkpoint: str | Path | None, domain: Domain, samples: int = 16,
-                seed: int = 0, greedy: bool = False) -> PolicyGuide:
+                seed: int = 0, greedy: bool = False, decoding: str = "beam") -> PolicyGuide:
         """A guide whose policy loads in the background (MetarlmError at once if there is no
         checkpoint at the path)."""
         from metarlm.neural.policy import Policy, checkpoint_dir
 
         path = checkpoint_dir(checkpoint)
-        guide = cls(None, domain, samples, seed=seed, greedy=greedy)
+        guide = cls(None, domain, samples, seed=seed, greedy=greedy, decoding=decoding)
 
         def load() -> None:
             try:
@@ -96,7 +98,8 @@ class PolicyGuide(Generator):
             ctx.budget.model_calls += 1
             drawn = self.policy.propose(self._problem(state, problem, ctx), self.domain,
                                         self.samples, self.seed + problem.index,
-                                        temperature=0.0 if self.greedy else 1.0)
+                                        temperature=0.0 if self.greedy else 1.0,
+                                        decoding=self.decoding)
             for rule, logp in drawn:
                 # scored again with every other move, in one batch under one view
                 yield Move((rule,), f"the policy, for {problem.where()}", score=logp)
