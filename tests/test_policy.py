@@ -10,6 +10,7 @@ import pytest
 from metarlm.errors import MetarlmError
 from metarlm.lang.demo import Example, load_demo
 from metarlm.lang.domain import load_domain, parse_program
+from metarlm.lang.dsl import Program
 from metarlm.lang.interp import reproduces
 from metarlm.neural.model import ModelConfig, build_model, save_checkpoint
 from metarlm.neural.policy import Policy, Problem
@@ -75,6 +76,39 @@ def test_proposals_are_single_rules_of_the_grammar_best_first(tiny: Path) -> Non
     for rule, _ in drawn:
         assert parse_program(_text(rule), "miniscan").rules == (rule,)
     assert all(math.isfinite(s) for s in policy.score(_problem(), [r for r, _ in drawn]))
+
+
+def test_the_beam_and_draws_propose_the_same_kind_of_rules(tiny: Path) -> None:
+    policy = Policy.load(tiny)
+    beam = policy.propose(_problem(), load_domain("miniscan"), 8)
+    assert beam == policy.propose(_problem(), load_domain("miniscan"), 8)  # deterministic
+    drawn = policy.propose(_problem(), load_domain("miniscan"), 8, decoding="sample")
+    for found in (beam, drawn):
+        assert found and len({r for r, _ in found}) == len(found)
+        assert [lp for _, lp in found] == sorted((lp for _, lp in found), reverse=True)
+        assert not any(Program((r,)).holes() for r, _ in found)
+    with pytest.raises(ValueError, match="decoding"):
+        policy.propose(_problem(), load_domain("miniscan"), 8, decoding="nucleus")
+
+
+def test_ranking_many_programs_scores_each_shared_step_once(
+        monkeypatch: pytest.MonkeyPatch, tiny: Path) -> None:
+    policy = Policy.load(tiny)
+    examples = [Example(("dax",), ("RED",)), Example(("lug",), ("BLUE",)),
+                Example(("dax", "fep"), ("RED", "RED", "RED")),
+                Example(("lug", "fep"), ("BLUE", "BLUE", "BLUE"))]
+    programs = [parse_program(text, "miniscan") for text in (
+        "dax -> RED\nlug -> BLUE\nx1 fep -> [x1] [x1] [x1]",
+        "dax -> RED\nlug -> BLUE\nu1 fep -> [u1] [u1] [u1]",
+        "lug -> BLUE\ndax -> RED\nx1 fep -> [x1] [x1] [x1]")]
+    alone = [policy.decomposition_logprob(p, None, examples) for p in programs]
+    calls = []
+    score = policy.score
+    monkeypatch.setattr(policy, "score", lambda *a, **k: calls.append(a) or score(*a, **k))
+    memo: dict = {}
+    shared = [policy.decomposition_logprob(p, None, examples, memo) for p in programs]
+    assert shared == alone and all(math.isfinite(v) for v in shared)
+    assert len(calls) == 2 + 2  # dax and lug once, then each distinct third rule
 
 
 def _text(rule) -> str:  # type: ignore[no-untyped-def]

@@ -138,8 +138,9 @@ class Policy:
     def propose(self, problem: Problem, domain: Domain, n: int, seed: int = 0,
                 temperature: float = 1.0, decoding: str = "beam") -> list[tuple[Rule, float]]:
         """Up to ``n`` distinct rules under the grammar, each with its log-probability, most
-        likely first: by beam search of width ``n`` (``decoding="beam"``, no seed) or drawn
-        (``"sample"``, at ``temperature``; 0 is greedy)."""
+        likely first: by beam search of width ``n`` (``decoding="beam"``) or drawn
+        (``"sample"``, at ``temperature``; 0 is greedy). ``seed`` picks the view (and the
+        draws)."""
         from metarlm.neural.decode import ProgramConstraint
 
         view = self.view(problem, (), seed)
@@ -148,7 +149,8 @@ class Policy:
             return []
         try:
             constraint = ProgramConstraint.for_abstraction(domain, view, max_rules=1,
-                                                           max_len=MAX_RULE_IDS)
+                                                           max_len=MAX_RULE_IDS,
+                                                           allow_holes=False)
         except ValueError:
             return []
         drawn = proposals(self.model, src, constraint, n, decoding, seed, temperature)
@@ -158,20 +160,25 @@ class Policy:
                 program = view.decode(cand.ids, problem.in_force.algebra)
             except (ValueError, IndexError):
                 continue
-            if len(program.rules) == 1 and not program.holes():
+            if len(program.rules) == 1:
                 out.setdefault(program.rules[0], cand.logprob)
         return sorted(out.items(), key=lambda kv: -kv[1])
 
     def decomposition_logprob(self, program: Program, background: Program | None,
-                              examples: Sequence[Example]) -> float:
+                              examples: Sequence[Example],
+                              memo: dict[tuple, Any] | None = None) -> float:
         """The log-probability of the program's decomposition: starting from the background,
         each time the rule its own derivation of the shortest failing example needs next,
-        scored in the state the search would be in."""
+        scored in the state the search would be in. Programs ranked together share their
+        first steps: pass one ``memo`` dict for all of them and each step is scored once."""
+        memo = {} if memo is None else memo
         learned_from = len(background) if background is not None else 0
         in_force = Program(program.rules[:learned_from], program.algebra)
         total, steps = 0.0, 0
         while steps <= len(program.rules):
-            bad = failing(in_force, examples)
+            bad = memo.get(("failing", in_force.rules))
+            if bad is None:
+                bad = memo["failing", in_force.rules] = failing(in_force, examples)
             if not bad:
                 return total
             found = label(program, frozenset(in_force.rules), bad[0])
@@ -179,7 +186,10 @@ class Policy:
                 return float("-inf")
             sub, rule, _ = found
             others = tuple(e for e in bad[1:] if e.input != sub.input)[:OTHERS]
-            total += self.score(Problem((sub, *others), in_force), [rule])[0]
+            key = ("score", in_force.rules, sub, others, rule)
+            if key not in memo:
+                memo[key] = self.score(Problem((sub, *others), in_force), [rule])[0]
+            total += memo[key]
             in_force = Program(in_force.rules + (rule,), program.algebra)
             steps += 1
         return total
@@ -262,7 +272,7 @@ def rule_ranks(model: Any, items: Sequence[Any], samples: int = 16, seed: int = 
         try:
             constraint = ProgramConstraint.for_abstraction(
                 load_domain(item.episode.domain), item.abstraction, max_rules=1,
-                max_len=MAX_RULE_IDS)
+                max_len=MAX_RULE_IDS, allow_holes=False)  # next rules are never sketches
         except ValueError:
             ranks.append(None)
             continue

@@ -202,9 +202,9 @@ def synthesize(demo: Demo, config: SearchConfig | None = None, *,
         tried.append(f"search ({_how(guide, cfg)}): {searched} candidate programs checked")
     if found and guide is not None and guide.available and budget.remaining() > 0:
         tried.append(f"ranked by the policy: {len(found)} consistent programs")
-        policy = guide.policy
+        policy, memo = guide.policy, {}
         found = [replace(c, logprob=policy.decomposition_logprob(c.program, demo.background,
-                                                                 demo.examples))
+                                                                 demo.examples, memo))
                  for c in found]
         budget.model_calls += len(found)
     elif found and sampler is not None:
