@@ -13,7 +13,7 @@ from metarlm.exec.incremental import Outcome
 from metarlm.lang.demo import Example
 from metarlm.lang.dsl import LhsItem, Program, Rule, Var
 from metarlm.synth.rule_prior import cooccurring
-from metarlm.types import Budget, SearchSettings
+from metarlm.types import Budget, SearchSettings, size
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,7 @@ class Context:
 
     def __post_init__(self) -> None:
         self.algebra = self.background.algebra
+        self.background_size = size(self.background)  # ``types.size``, which ranking adds
         self.shown = frozenset(w for e in self.examples for w in e.input)
         self.cooccur = cooccurring(self.examples) if self.algebra == "seq" else {}
 

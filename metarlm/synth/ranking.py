@@ -12,19 +12,22 @@ narrower ones in rules of variables alone (`u1 u2` over `x1 x2`, which fits anyt
 from __future__ import annotations
 
 from metarlm.synth.base import Context, State
-from metarlm.synth.rule_prior import anchored, narrowness, prior_cost
-from metarlm.types import DL_WEIGHT, size
+from metarlm.synth.rule_prior import features, prior_cost
+from metarlm.types import DL_WEIGHT
 
 
 def rank(state: State, ctx: Context) -> tuple:
     """The state's sort key: smaller ranks first."""
     learned = state.learned
-    loose = sum(1 for r in learned if not anchored(r))
-    narrow = sum(narrowness(v, anchored(r)) for r in learned for v in r.variables())
+    feats = [features(r) for r in learned]
+    loose = sum(1 for f in feats if not f.anchored)
+    narrow = sum(f.narrow for f in feats)
     terms: tuple = ()
     for plugin in ctx.plugins:
         terms += plugin.rank_terms(learned)
-    length = size(ctx.program(learned)) + prior_cost(learned, ctx.settings)
+    # ``types.size`` of the whole program, the background's part counted once per context
+    length = (ctx.background_size + sum(f.size for f in feats)
+              + prior_cost(learned, ctx.settings))
     # the policy's log-probability is worth two symbols a nat (``types.DL_WEIGHT``)
     return (-state.solved + state.wrong, length - state.score / DL_WEIGHT, *terms,
             -len(learned), loose, narrow)

@@ -8,34 +8,77 @@ rules of variables alone, spelled-out tokens, empty words), weighted by the sear
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from metarlm.lang.demo import Example
 from metarlm.lang.dsl import Rule, Token, Var, Word
 from metarlm.types import SearchSettings
+
+FEATURES_KEPT = 1 << 16  # rules whose features are cached before the cache starts afresh
+
+
+class Features(NamedTuple):
+    """What the prior and the ranking read of one rule (``features``)."""
+
+    size: int  # symbols on both sides, plus one
+    anchored: bool
+    primitive: bool
+    tokens: tuple[str, ...]  # the right side's literal tokens, in order
+    narrow: int  # ``narrowness`` summed over the left side's variables
+
+
+_FEATURES: dict[Rule, Features] = {}
+
+
+def features(rule: Rule) -> Features:
+    """The rule's features, computed once per distinct rule: the search ranks the same
+    rules in many states."""
+    found = _FEATURES.get(rule)
+    if found is None:
+        if len(_FEATURES) >= FEATURES_KEPT:
+            _FEATURES.clear()
+        is_anchored = anchored(rule)
+        found = _FEATURES[rule] = Features(
+            1 + len(rule.lhs) + len(rule.rhs), is_anchored, is_primitive(rule),
+            tuple(t.text for t in rule.rhs if isinstance(t, Token)),
+            sum(narrowness(v, is_anchored) for v in rule.variables()))
+    return found
 
 
 def prior_cost(learned: Sequence[Rule], settings: SearchSettings | None = None) -> int:
     """Description-length surcharges beyond symbol counts, weighted by the settings'
     ``synonym_cost``, ``loose_cost``, ``empty_cost`` and ``spelled_cost``."""
     w = settings or SearchSettings()
-    loose = sum(1 for r in learned if not anchored(r))
-    empty = sum(1 for r in learned if is_primitive(r) and not r.rhs)
-    spelled = sum(1 for r in learned if not is_primitive(r) for i in r.rhs
-                  if isinstance(i, Token))
-    return (w.synonym_cost * synonyms(learned) + w.loose_cost * loose + w.empty_cost * empty
-            + w.spelled_cost * spelled)
+    feats = [features(r) for r in learned]
+    loose = sum(1 for f in feats if not f.anchored)
+    empty = sum(1 for f, r in zip(feats, learned) if f.primitive and not r.rhs)
+    spelled = sum(len(f.tokens) for f in feats if not f.primitive)
+    return (w.synonym_cost * _synonyms(learned, feats) + w.loose_cost * loose
+            + w.empty_cost * empty + w.spelled_cost * spelled)
 
 
 def synonyms(learned: Sequence[Rule]) -> int:
     """Mutual exclusivity: how many literal tokens of a rule some *other* primitive already
     produces (`thrice -> I_LOOK I_LOOK` and `u1 left -> I_TURN_LEFT [u1]` lose to rules that
     call)."""
-    prims = [r for r in learned if is_primitive(r)]
+    return _synonyms(learned, [features(r) for r in learned])
+
+
+def _synonyms(learned: Sequence[Rule], feats: Sequence[Features]) -> int:
+    """``synonyms`` in one pass: per token, how many primitives spell it, less the rule's
+    own (every place the same rule object holds, as "other" means another object)."""
+    held: Counter[str] = Counter()
+    places: Counter[int] = Counter(map(id, learned))
+    for f in feats:
+        if f.primitive:
+            held.update(set(f.tokens))
     cost = 0
-    for rule in learned:
-        others = {t.text for p in prims if p is not rule for t in p.rhs if isinstance(t, Token)}
-        cost += sum(1 for t in rule.rhs if isinstance(t, Token) and t.text in others)
+    for rule, f in zip(learned, feats):
+        own = set(f.tokens) if f.primitive else ()
+        cost += sum(1 for t in f.tokens
+                    if held[t] - (places[id(rule)] if t in own else 0) > 0)
     return cost
 
 
