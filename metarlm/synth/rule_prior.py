@@ -25,35 +25,47 @@ class Features(NamedTuple):
     size: int  # symbols on both sides, plus one
     anchored: bool
     primitive: bool
+    empty: bool  # a primitive with nothing on its right
     tokens: tuple[str, ...]  # the right side's literal tokens, in order
+    token_set: frozenset[str]
     narrow: int  # ``narrowness`` summed over the left side's variables
 
 
-_FEATURES: dict[Rule, Features] = {}
+# by id of the rule object, the object kept beside its features: the search makes equal rules
+# as separate objects, and comparing them field by field would cost more than the features
+_FEATURES: dict[int, tuple[Rule, Features]] = {}
 
 
 def features(rule: Rule) -> Features:
-    """The rule's features, computed once per distinct rule: the search ranks the same
+    """The rule's features, computed once per rule object: the search ranks the same
     rules in many states."""
-    found = _FEATURES.get(rule)
-    if found is None:
-        if len(_FEATURES) >= FEATURES_KEPT:
-            _FEATURES.clear()
-        is_anchored = anchored(rule)
-        found = _FEATURES[rule] = Features(
-            1 + len(rule.lhs) + len(rule.rhs), is_anchored, is_primitive(rule),
-            tuple(t.text for t in rule.rhs if isinstance(t, Token)),
-            sum(narrowness(v, is_anchored) for v in rule.variables()))
-    return found
+    found = _FEATURES.get(id(rule))
+    if found is not None and found[0] is rule:
+        return found[1]
+    if len(_FEATURES) >= FEATURES_KEPT:
+        _FEATURES.clear()
+    is_anchored = anchored(rule)
+    tokens = tuple(t.text for t in rule.rhs if isinstance(t, Token))
+    primitive = is_primitive(rule)
+    made = Features(1 + len(rule.lhs) + len(rule.rhs), is_anchored, primitive,
+                    primitive and not rule.rhs, tokens, frozenset(tokens),
+                    sum(narrowness(v, is_anchored) for v in rule.variables()))
+    _FEATURES[id(rule)] = (rule, made)
+    return made
 
 
 def prior_cost(learned: Sequence[Rule], settings: SearchSettings | None = None) -> int:
     """Description-length surcharges beyond symbol counts, weighted by the settings'
     ``synonym_cost``, ``loose_cost``, ``empty_cost`` and ``spelled_cost``."""
+    return prior_of(learned, [features(r) for r in learned], settings)
+
+
+def prior_of(learned: Sequence[Rule], feats: Sequence[Features],
+             settings: SearchSettings | None = None) -> int:
+    """``prior_cost`` from the rules' ``features`` (the ranking has them already)."""
     w = settings or SearchSettings()
-    feats = [features(r) for r in learned]
     loose = sum(1 for f in feats if not f.anchored)
-    empty = sum(1 for f, r in zip(feats, learned) if f.primitive and not r.rhs)
+    empty = sum(1 for f in feats if f.empty)
     spelled = sum(len(f.tokens) for f in feats if not f.primitive)
     return (w.synonym_cost * _synonyms(learned, feats) + w.loose_cost * loose
             + w.empty_cost * empty + w.spelled_cost * spelled)
@@ -68,17 +80,23 @@ def synonyms(learned: Sequence[Rule]) -> int:
 
 def _synonyms(learned: Sequence[Rule], feats: Sequence[Features]) -> int:
     """``synonyms`` in one pass: per token, how many primitives spell it, less the rule's
-    own (every place the same rule object holds, as "other" means another object)."""
-    held: Counter[str] = Counter()
-    places: Counter[int] = Counter(map(id, learned))
+    own (at every place the same rule object holds, as "other" means another object)."""
+    held: dict[str, int] = {}
     for f in feats:
         if f.primitive:
-            held.update(set(f.tokens))
+            for t in f.token_set:
+                held[t] = held.get(t, 0) + 1
+    if not held:
+        return 0
+    places = Counter(map(id, learned)) if len(set(map(id, learned))) < len(learned) else None
     cost = 0
     for rule, f in zip(learned, feats):
-        own = set(f.tokens) if f.primitive else ()
-        cost += sum(1 for t in f.tokens
-                    if held[t] - (places[id(rule)] if t in own else 0) > 0)
+        if not f.tokens:
+            continue
+        own = (places[id(rule)] if places is not None else 1) if f.primitive else 0
+        for t in f.tokens:
+            if held.get(t, 0) - (own if t in f.token_set else 0) > 0:
+                cost += 1
     return cost
 
 
