@@ -475,3 +475,27 @@ def test_solve_keeps_both_ends_of_the_integer_range() -> None:
     every = solve(free, limit=20, int_range=(1, 3))
     assert sorted(every.assignments) == [((0, a), (1, 4 - a), (2, b))
                                          for a in (1, 2, 3) for b in (1, 2, 3)]
+
+
+@FAST
+@given(cases())
+def test_constraints_from_the_kernels_equal_the_reference_s(
+        case: tuple[Program, list[Example]]) -> None:
+    from unittest import mock
+
+    from metarlm.exec import holes
+
+    sketch, examples = case
+
+    def reference(program, inputs, fuel, max_output):  # type: ignore[no-untyped-def]
+        return [evaluate(program, words, fuel, max_output) for words in inputs]
+
+    fast = hole_constraints(sketch, examples)
+    with mock.patch.object(holes, "run_many", reference):
+        slow = hole_constraints(sketch, examples)
+    assert type(fast) is type(slow)
+    if isinstance(slow, Conflict):
+        assert fast.example == slow.example  # the reasons may word a failure apart
+        assert fast.reason.split(":")[0] == slow.reason.split(":")[0]
+    else:
+        assert fast == slow

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from metarlm.exec.pack import reproduces
+from metarlm.exec.run import run_many
 from metarlm.lang.demo import Example
 from metarlm.lang.dsl import Call, Const, Hole, Program, RhsItem, Rule, Token
 from metarlm.lang.interp import DEFAULT_FUEL, MAX_OUTPUT, Fail, Monomial, Result, evaluate
@@ -127,6 +128,10 @@ def hole_constraints(program: Program, examples: Sequence[Example], fuel: int = 
     equations: set[tuple[FrozenPoly, int]] = set()
     seen: set[str] = set()
     known = _symbolic(program, fuel, max_output) if keep else {}
+    if program.algebra == "seq":  # the kernels give sequence holes back as Hole items
+        todo = list(dict.fromkeys(e.input for e in examples if e.input not in known))
+        if todo:
+            known.update(zip(todo, run_many(program, todo, fuel, max_output)))
     for k, example in enumerate(examples):
         result = known.get(example.input)
         if result is None:  # evaluation is pure: a result computed once holds

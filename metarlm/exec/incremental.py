@@ -24,9 +24,9 @@ from itertools import chain
 
 import numpy as np
 
-from metarlm.exec.check import no_gc, run_many
 from metarlm.exec.compile import RulePool, SymbolTable, kernels
 from metarlm.exec.pack import pack_words
+from metarlm.exec.run import no_gc, run_many
 from metarlm.kernels import layout
 from metarlm.lang.demo import Example, Output
 from metarlm.lang.dsl import Program, Rule
