@@ -18,6 +18,7 @@ are exact. Programs with holes or malformed rules run through the reference inte
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -43,15 +44,17 @@ class Outcome:
     values: tuple[Output | None, ...]
     verdicts: tuple[int, ...]  # RIGHT, WRONG or NONE per example
 
-    @property
+    # counted once per outcome (outcomes are shared by the states that have them, and the
+    # search ranks states over and over); cached_property writes past the frozen __setattr__
+    @functools.cached_property
     def right(self) -> int:
         """How many examples the program reproduces."""
-        return sum(v == RIGHT for v in self.verdicts)
+        return self.verdicts.count(RIGHT)
 
-    @property
+    @functools.cached_property
     def wrong(self) -> int:
         """How many examples the program gives a value other than their output."""
-        return sum(v == WRONG for v in self.verdicts)
+        return self.verdicts.count(WRONG)
 
     @property
     def complete(self) -> bool:
