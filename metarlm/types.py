@@ -110,7 +110,12 @@ class Candidate:
 
 def size(program: Program) -> int:
     """Description length: symbols on both sides of every rule, plus one per rule."""
-    return sum(1 + len(r.lhs) + len(r.rhs) for r in program.rules)
+    return sum(map(rule_size, program.rules))
+
+
+def rule_size(rule: Rule) -> int:
+    """One rule's share of ``size``: the symbols on both sides, plus one."""
+    return 1 + len(rule.lhs) + len(rule.rhs)
 
 
 @dataclass(frozen=True)

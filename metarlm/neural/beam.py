@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from metarlm.neural.decode import Candidate, DecodeState, ProgramConstraint
-from metarlm.neural.runtime import log_softmax, network
+from metarlm.neural.decode import Candidate, DecodeState, ProgramConstraint, masked_logp
+from metarlm.neural.runtime import network
 from metarlm.neural.tokens import BOS, EOS, VOCAB_SIZE
 
 
@@ -46,7 +46,8 @@ def _search(steps: Any, constraint: ProgramConstraint, width: int, n: int) -> li
     scores = np.zeros(1)
     finished: list[Candidate] = []
     while seqs:
-        logp = _masked_logp(steps.step(np.array([s[-1] for s in seqs])), constraint, states)
+        logits = steps.step(np.array([s[-1] for s in seqs]))
+        logp = masked_logp(logits, constraint, states)[:, :VOCAB_SIZE]
         total = logp + scores[:, None]
         for r in np.flatnonzero(np.isfinite(total[:, EOS])).tolist():
             finished.append(Candidate(seqs[r] + (EOS,), float(total[r, EOS])))
@@ -65,15 +66,3 @@ def _search(steps: Any, constraint: ProgramConstraint, width: int, n: int) -> li
         states = [constraint.advance(states[r], i) for r, i in zip(rows.tolist(), ids.tolist())]
         steps.select(rows)
     return finished
-
-
-def _masked_logp(logits: np.ndarray, constraint: ProgramConstraint,
-                 states: list[DecodeState]) -> np.ndarray:
-    """Log-probabilities of the program ids under the mask, (rows, VOCAB_SIZE)."""
-    if logits.shape[-1] < VOCAB_SIZE:
-        raise ValueError(f"the model's vocabulary has {logits.shape[-1]} ids, fewer than "
-                         f"the {VOCAB_SIZE} of the program vocabulary")
-    allowed = np.zeros(logits.shape, dtype=np.bool_)
-    allowed[:, :VOCAB_SIZE] = np.stack([constraint.mask(s) for s in states])
-    logp = log_softmax(np.where(allowed, logits.astype(np.float64), -np.inf))
-    return logp[:, :VOCAB_SIZE]

@@ -430,13 +430,7 @@ def _decode_batch(steps: Any, constraint: ProgramConstraint, rows: int, temperat
     live = list(range(rows))  # original row of each batch position
     latest = np.full(rows, BOS, dtype=np.int64)
     while live:
-        logits = steps.step(latest)
-        if logits.shape[-1] < VOCAB_SIZE:
-            raise ValueError(f"the model's vocabulary has {logits.shape[-1]} ids, fewer than "
-                             f"the {VOCAB_SIZE} of the program vocabulary")
-        allowed = np.zeros(logits.shape, dtype=np.bool_)
-        allowed[:, :VOCAB_SIZE] = np.stack([constraint.mask(states[r]) for r in live])
-        logp = log_softmax(np.where(allowed, logits.astype(np.float64), -np.inf))
+        logp = masked_logp(steps.step(latest), constraint, [states[r] for r in live])
         choice = _draw(logp, temperature, rng)
         picked = logp[np.arange(len(live)), choice].tolist()
         keep = []
@@ -452,6 +446,18 @@ def _decode_batch(steps: Any, constraint: ProgramConstraint, rows: int, temperat
             if keep:
                 steps.select(keep)
     return [Candidate(tuple(s), lp) for s, lp in zip(seqs, logprob)]
+
+
+def masked_logp(logits: np.ndarray, constraint: ProgramConstraint,
+                states: Sequence[DecodeState]) -> np.ndarray:
+    """Each row's log-probabilities under its state's mask (ids outside the program
+    vocabulary, and masked ones, are -inf), float64, the logits' shape."""
+    if logits.shape[-1] < VOCAB_SIZE:
+        raise ValueError(f"the model's vocabulary has {logits.shape[-1]} ids, fewer than "
+                         f"the {VOCAB_SIZE} of the program vocabulary")
+    allowed = np.zeros(logits.shape, dtype=np.bool_)
+    allowed[:, :VOCAB_SIZE] = np.stack([constraint.mask(s) for s in states])
+    return log_softmax(np.where(allowed, logits.astype(np.float64), -np.inf))
 
 
 def _draw(logp: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from metarlm.lang.demo import Example
 from metarlm.lang.dsl import Rule, Token, Var, Word
-from metarlm.types import SearchSettings
+from metarlm.types import SearchSettings, rule_size
 
 FEATURES_KEPT = 1 << 16  # rules whose features are cached before the cache starts afresh
 
@@ -22,7 +22,7 @@ FEATURES_KEPT = 1 << 16  # rules whose features are cached before the cache star
 class Features(NamedTuple):
     """What the prior and the ranking read of one rule (``features``)."""
 
-    size: int  # symbols on both sides, plus one
+    size: int  # ``types.rule_size``
     anchored: bool
     primitive: bool
     empty: bool  # a primitive with nothing on its right
@@ -47,7 +47,7 @@ def features(rule: Rule) -> Features:
     is_anchored = anchored(rule)
     tokens = tuple(t.text for t in rule.rhs if isinstance(t, Token))
     primitive = is_primitive(rule)
-    made = Features(1 + len(rule.lhs) + len(rule.rhs), is_anchored, primitive,
+    made = Features(rule_size(rule), is_anchored, primitive,
                     primitive and not rule.rhs, tokens, frozenset(tokens),
                     sum(narrowness(v, is_anchored) for v in rule.variables()))
     _FEATURES[id(rule)] = (rule, made)
