@@ -9,7 +9,9 @@ its description length (``types.size``), the policy's log-probability of its dec
 (``Policy.decomposition_logprob``) and its query accuracy. The table gives, for each weight
 ``w`` of the log-probability in the score ``w · logprob − DL_WEIGHT · size`` (ties: the order
 the search found them), the mean query accuracy of the top-ranked program; beside it the
-search's first program and the best in the pool (an upper bound for any ranking).
+search's first program and the best in the pool (an upper bound for any ranking); "w=1,
+variants" is the shipped ranking, where programs that differ only in their variables' kinds
+are ordered by generality (``ranking.general_variants_first``).
 
     python benchmarks/ranking.py --suite miniscan-random --suite new-domain --episodes 8
     python benchmarks/ranking.py --pool-from meta --episodes 24 --shots 1,2
@@ -32,6 +34,7 @@ from metarlm.lang.demo import Demo, parse_demo
 from metarlm.lang.interp import Ok
 from metarlm.neural.policy import Policy
 from metarlm.synth import search
+from metarlm.synth.ranking import general_variants_first, generality, variant_key
 from metarlm.synth.search import _warm_kernels, searcher
 from metarlm.types import DL_WEIGHT, Budget, SearchConfig, size
 
@@ -86,18 +89,27 @@ def measure(task: Any, policy: Policy, limit: int, seconds: float,
                 else pool(demo, limit, seconds))
     if not programs:
         return None
+    keys: dict[Any, int] = {}
     rows = [{"size": size(p),
              "logprob": policy.decomposition_logprob(p, demo.background, demo.examples),
-             "accuracy": accuracy(p, demo)} for p in programs]
+             "accuracy": accuracy(p, demo),
+             "variant": keys.setdefault(variant_key(p), len(keys)),
+             "generality": generality(p)} for p in programs]
     return {"suite": task.suite, "task": task.name, "shots": task.shots, "programs": rows}
 
 
-def top(rows: list[dict[str, Any]], weight: float) -> float:
-    """Accuracy of the best-scored program (the first found among equals)."""
+def top(rows: list[dict[str, Any]], weight: float, variants: bool = False) -> float:
+    """Accuracy of the best-scored program (the first found among equals); with
+    ``variants``, programs that differ only in variable kinds ordered as the synthesis
+    orders them (``ranking.general_variants_first``)."""
     def score(r: dict[str, Any]) -> float:
         lp = r["logprob"] if math.isfinite(r["logprob"]) else -1e6
         return weight * lp - DL_WEIGHT * r["size"]
-    return max(rows, key=score)["accuracy"]  # max keeps the first of equal scores
+    ranked = sorted(rows, key=lambda r: -score(r))  # stable: the first found among equals
+    if variants and "variant" in rows[0]:
+        ranked = general_variants_first(ranked, lambda r: r["variant"],
+                                        lambda r: r["generality"])
+    return ranked[0]["accuracy"]
 
 
 def tie_broken(rows: list[dict[str, Any]]) -> float:
@@ -116,6 +128,7 @@ def table(records: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     out = {}
     for key, recs in groups.items():
         row = {f"w={w:g}": sum(top(r["programs"], w) for r in recs) / len(recs) for w in WEIGHTS}
+        row["w=1, variants"] = sum(top(r["programs"], 1.0, True) for r in recs) / len(recs)
         row["size, then logprob"] = sum(tie_broken(r["programs"]) for r in recs) / len(recs)
         row["first found"] = sum(r["programs"][0]["accuracy"] for r in recs) / len(recs)
         row["best in pool"] = sum(max(p["accuracy"] for p in r["programs"])
@@ -171,7 +184,7 @@ def show(result: dict[str, Any], as_json: bool) -> int:
     if as_json:
         print(json.dumps(result, indent=1))
         return 0
-    names = [*(f"w={w:g}" for w in WEIGHTS), "size, then logprob", "first found",
+    names = [*(f"w={w:g}" for w in WEIGHTS), "w=1, variants", "size, then logprob", "first found",
              "best in pool"]
     widths = [max(8, len(n)) for n in names]
     print(f"{'group':28} {'tasks':>5} " + " ".join(f"{n:>{w}}" for n, w in zip(names, widths)))

@@ -180,3 +180,19 @@ def test_progress_is_told_every_state_the_search_grows() -> None:
     assert result.consistent and len(seen) > 1
     assert [c for c, _ in seen] == sorted(c for c, _ in seen)  # candidates only grow
     assert seen[-1][0] <= result.candidates
+
+
+def test_the_policy_does_not_choose_a_narrower_variant_of_a_consistent_program() -> None:
+    # one demonstration cannot tell `ter u1` from `ter x1`; the policy's log-probability
+    # favours u1 (frequent in its random grammars), the queries need x1 (`ter ter foz`)
+    demo = parse_demo({
+        "domain": "miniscan",
+        "background": "sud -> YELLOW\nfoz -> RED\nbek -> BLUE\n"
+                      "mel u1 x1 -> [x1] [x1] [x1] [u1]\nlasbel u1 -> [u1] [u1]",
+        "examples": [{"input": "ter foz", "output": "RED RED RED RED"}],
+        "queries": [{"input": "ter ter foz", "output": " ".join(["RED"] * 16)},
+                    {"input": "ter lasbel bek", "output": " ".join(["BLUE"] * 8)}]})
+    result = synthesize(demo, SearchConfig(timeout=20))
+    assert result.consistent and any(t.startswith("ranked by the policy") for t in result.tried)
+    assert "ter x1 -> [x1] [x1] [x1] [x1]" in str(result.program)
+    assert result.accuracy == 1.0

@@ -36,6 +36,7 @@ from metarlm.synth.base import Plugin
 from metarlm.synth.core import Search
 from metarlm.synth.lanes import Lane, in_turns
 from metarlm.synth.plugins import load_plugins
+from metarlm.synth.ranking import general_variants_first, generality, variant_key
 from metarlm.types import Budget, Candidate, SearchConfig, SearchSettings
 
 ENOUGH = "enough consistent programs to rank"
@@ -339,7 +340,8 @@ def _result(demo: Demo, cfg: SearchConfig, found: list[Candidate], budget: Budge
     unique: dict[Program, Candidate] = {}
     for cand in sorted(found, key=lambda c: -c.score):
         unique.setdefault(cand.program, cand)
-    ranked = list(unique.values())
+    ranked = general_variants_first(list(unique.values()), lambda c: variant_key(c.program),
+                                    lambda c: generality(c.program))
     if not ranked:
         return SynthesisResult(None, demo.background, None, _answers(None, demo),
                                budget.candidates, budget.elapsed(), tried=tuple(tried),
