@@ -10,8 +10,8 @@ its description length (``types.size``), the policy's log-probability of its dec
 ``w`` of the log-probability in the score ``w · logprob − DL_WEIGHT · size`` (ties: the order
 the search found them), the mean query accuracy of the top-ranked program; beside it the
 search's first program and the best in the pool (an upper bound for any ranking); "w=1,
-variants" is the shipped ranking, where programs that differ only in their variables' kinds
-are ordered by generality (``ranking.general_variants_first``).
+variants" is the shipped ranking, where programs that differ only in whether a variable is
+a ``u`` or an ``x`` are ordered by generality (``ranking.general_variants_first``).
 
     python benchmarks/ranking.py --suite miniscan-random --suite new-domain --episodes 8
     python benchmarks/ranking.py --pool-from meta --episodes 24 --shots 1,2
@@ -100,7 +100,7 @@ def measure(task: Any, policy: Policy, limit: int, seconds: float,
 
 def top(rows: list[dict[str, Any]], weight: float, variants: bool = False) -> float:
     """Accuracy of the best-scored program (the first found among equals); with
-    ``variants``, programs that differ only in variable kinds ordered as the synthesis
+    ``variants``, programs that differ only in u against x ordered as the synthesis
     orders them (``ranking.general_variants_first``)."""
     def score(r: dict[str, Any]) -> float:
         lp = r["logprob"] if math.isfinite(r["logprob"]) else -1e6

@@ -1,15 +1,13 @@
-"""Ranking consistent programs: variants that differ only in variable kinds, by generality."""
+"""Ranking consistent programs: variants that differ only in u against x, by generality."""
 
 from __future__ import annotations
-
-from dataclasses import replace
 
 import strategies
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metarlm.lang.domain import parse_program
-from metarlm.lang.dsl import Call, Copy, Program, Rule, Var
+from metarlm.lang.dsl import Program, Rule, Var, renamed
 from metarlm.synth.ranking import general_variants_first, generality, variant_key
 
 
@@ -46,18 +44,9 @@ def test_variants_are_reordered_in_their_places_and_nothing_else_moves() -> None
 
 def _rekinded(rule: Rule, kinds: dict[Var, str]) -> Rule:
     """The rule with each variable given the kind ``kinds`` says (its index kept)."""
-    def var(v: Var) -> Var:
-        return Var(kinds.get(v, v.kind), v.index)  # type: ignore[arg-type]
-
-    def item(it: object) -> object:
-        if isinstance(it, Var):
-            return var(it)
-        if isinstance(it, Call):
-            return replace(it, var=var(it.var))
-        if isinstance(it, Copy):
-            return Copy(var(it.var))
-        return it
-    return Rule(tuple(map(item, rule.lhs)), tuple(map(item, rule.rhs)))
+    for var, kind in kinds.items():
+        rule = renamed(rule, var, Var(kind, var.index))  # type: ignore[arg-type]
+    return rule
 
 
 @settings(max_examples=200, deadline=None)

@@ -10,7 +10,7 @@ lives with the grammars (``metarlm.lang.domain.parse_program``, ``metarlm.lang.b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 Algebra = Literal["seq", "int"]
@@ -129,6 +129,17 @@ class Program:
 
     def __str__(self) -> str:
         return print_program(self)
+
+
+def renamed(rule: Rule, old: Var, new: Var) -> Rule:
+    """The rule with variable ``old`` made ``new`` on both sides."""
+    def item(it: object) -> object:
+        if it == old:
+            return new
+        if isinstance(it, (Call, Copy)) and it.var == old:
+            return replace(it, var=new)
+        return it
+    return Rule(tuple(map(item, rule.lhs)), tuple(map(item, rule.rhs)))  # type: ignore[arg-type]
 
 
 def print_item(item: LhsItem | RhsItem) -> str:

@@ -11,9 +11,8 @@ fits that number words cannot spare).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import replace
 
-from metarlm.lang.dsl import Call, Copy, Rule, Var
+from metarlm.lang.dsl import Rule, Var, renamed
 from metarlm.synth.base import Context, Generator, Move, State, SubProblem
 from metarlm.synth.rule_prior import anchored, is_primitive
 
@@ -36,17 +35,7 @@ def widened(rule: Rule) -> Iterator[Rule]:
         return
     wide = Var("x", max((v.index for v in rule.variables() if v.kind == "x"), default=0) + 1)
     for var in (v for v in rule.variables() if v.kind == "u"):
-        yield Rule(tuple(_renamed(it, var, wide) for it in rule.lhs),  # type: ignore[misc]
-                   tuple(_renamed(it, var, wide) for it in rule.rhs))  # type: ignore[misc]
-
-
-def _renamed(item: object, old: Var, new: Var) -> object:
-    """The item with variable ``old`` made ``new``."""
-    if item == old:
-        return new
-    if isinstance(item, (Call, Copy)) and item.var == old:
-        return replace(item, var=new)
-    return item
+        yield renamed(rule, var, wide)
 
 
 class Revisions(Generator):
