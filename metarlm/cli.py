@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -35,6 +36,10 @@ DEFAULT_MAX_OUTPUT = 10_000
 FuelOpt = Annotated[int, typer.Option("--fuel", min=1, help="Evaluation steps per input.")]
 MaxOutOpt = Annotated[int, typer.Option("--max-output", min=1, help="Most output tokens.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+SetOpt = Annotated[list[str] | None, typer.Option(
+    "--set", help="A search setting for this run, NAME=VALUE (repeatable; the fields of "
+    "metarlm.types.SearchSettings, as a grammar's // @NAME: VALUE sets them).",
+    show_default=False)]
 
 
 def fail(message: str, code: int = 2, excerpt: str = "") -> NoReturn:
@@ -86,6 +91,22 @@ def read_text(path: Path, what: str, limit: int = 4 * MAX_PROGRAM_CHARS) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
         fail(f"{what} {path}: not UTF-8 text (byte {err.start})")
+
+
+def search_settings(pairs: list[str] | None) -> dict[str, int]:
+    """``--set NAME=VALUE`` options as settings, or exit with one line saying what is wrong."""
+    from metarlm.types import SearchSettings
+
+    values: dict[str, int] = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not re.fullmatch(r"[0-9]{1,9}", value.strip()):
+            fail(f"--set {pair!r}: expected NAME=VALUE with a non-negative integer VALUE")
+        values[name.strip()] = int(value)
+    try:
+        return SearchSettings.checked(values)
+    except ValueError as err:
+        fail(f"--set: {err}")
 
 
 def make_directory(path: Path, option: str) -> None:
@@ -340,6 +361,7 @@ def synth(
         help="Model checkpoint directory (default: the shipped one).", show_default=False)] = None,
     explain: Annotated[bool, typer.Option(
         "--explain", help="Show the derivation of the first query (or example).")] = False,
+    settings: SetOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Find a program that reproduces the demonstration and answer its queries."""
@@ -347,9 +369,10 @@ def synth(
     from metarlm.synth.search import explain_lines, synthesize
     from metarlm.types import SearchConfig
 
+    chosen = search_settings(settings)
     dem = load_demo(demo)
     config = SearchConfig(budget=budget, timeout=timeout, seed=seed, use_model=not no_model,
-                          checkpoint=checkpoint)
+                          checkpoint=checkpoint, search_settings=chosen)
     with live_status(not as_json) as progress:
         result = synthesize(dem, config, progress=progress)
     lines: list[str] = []
@@ -401,6 +424,7 @@ def eval_command(
         help="Demonstration counts to truncate to, comma-separated ('' for none).")]
     = "1,2,4,8,16",
     quick: Annotated[bool, typer.Option("--quick", help="Subsample long query lists.")] = False,
+    settings: SetOpt = None,
 ) -> None:
     """Run benchmark suites under systems; write results.json, results.md and PNG plots."""
     from metarlm.eval import Budgets, EvalConfig, run_eval
@@ -412,7 +436,8 @@ def eval_command(
     make_directory(out, "--out")
     config = EvalConfig(
         suites=tuple(suite), systems=tuple(system), out=out, seeds=seeds, workers=workers,
-        budgets=Budgets(budget=budget, timeout=timeout, samples=samples),
+        budgets=Budgets(budget=budget, timeout=timeout, samples=samples,
+                        search_settings=search_settings(settings)),
         checkpoint=checkpoint, nometa_checkpoint=nometa_checkpoint,
         nye_checkpoint=nye_checkpoint, episodes=episodes,
         quick=quick, shots=counts)

@@ -89,6 +89,8 @@ class SearchConfig:
     use_enumeration: bool = True  # the search runs when sampled programs fail
     greedy: bool = False  # the policy's first rule at each step, no search
     unguided_lane: bool = True  # the unguided search takes turns beside the guided one
+    # SearchSettings fields set for this run, over the domain's own (``// @beam: 8``)
+    search_settings: dict[str, int] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,7 @@ class SearchSettings:
     guided_chunk: int = 32  # candidates checked per call when a policy orders them
     guided_keep: int = 8  # a guided expansion stops once this many children do better
     model_call_cost: int = 100  # candidates a policy pass counts as when two lanes take turns
+    guided_delay: int = 0  # what the unguided lane spends alone before the guided lane starts
     synonym_cost: int = 4  # a token spelled out that another word's rule already means
     loose_cost: int = 2  # a rule with no word on its left: it applies everywhere
     spelled_cost: int = 1  # a token written out in a rule with variables
@@ -158,3 +161,16 @@ class SearchSettings:
     def names(cls) -> frozenset[str]:
         """The settings' names (what a domain file may set)."""
         return frozenset(f.name for f in fields(cls))
+
+    @classmethod
+    def checked(cls, values: dict[str, int]) -> dict[str, int]:
+        """``values`` if every name is a setting and every value a non-negative integer;
+        ValueError naming the first that is not."""
+        for name, value in values.items():
+            if name not in cls.names():
+                raise ValueError(f"unknown search setting {name!r}: use one of "
+                                 f"{', '.join(sorted(cls.names()))}")
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"search setting {name} must be a non-negative integer, "
+                                 f"not {value!r}")
+        return values

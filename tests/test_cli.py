@@ -222,6 +222,19 @@ def test_synth_no_model_json() -> None:
     assert all(q["output"] == q["expected"] and q["correct"] for q in record["queries"])
 
 
+def test_synth_set_takes_search_settings_and_refuses_others() -> None:
+    base = ["--demo", "examples/miniscan/demo.json", "--no-model", "--json"]
+    narrow = runner.invoke(cli.synth_app, [*base, "--set", "beam=1", "--set", "revisions=0"])
+    wide = runner.invoke(cli.synth_app, base)
+    assert narrow.exit_code == 0 and wide.exit_code == 0, narrow.output + wide.output
+    # a beam of one grows another search: the setting reached it
+    assert json.loads(narrow.stdout)["candidates"] != json.loads(wide.stdout)["candidates"]
+    for bad, said in (["--set", "bem=1"], "unknown search setting 'bem'"), \
+            (["--set", "beam"], "expected NAME=VALUE"), (["--set", "beam=-1"], "NAME=VALUE"):
+        result = runner.invoke(cli.synth_app, [*base, *bad])
+        assert said in one_line_error(result.exit_code, result.stdout, result.stderr)
+
+
 @pytest.mark.parametrize("args", [
     ["main", "run", "examples/scan/scan.rules", "--domain", "scan", "--input", "jump twice"],
     ["main", "check", "examples/miniscan/miniscan.rules", "--demo",

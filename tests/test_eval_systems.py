@@ -69,6 +69,10 @@ def test_enum_job_solves_miniscan() -> None:
     assert rec["error"] is None and rec["consistent"]
     assert rec["accuracy"] == 1.0 and rec["solved"] and rec["queries"] == 8
     assert rec["candidates"] > 0 and "fep" in rec["program"]
+    # search settings every system gets travel in the job and reach the search
+    narrow = run_job(make_job(task, system, Budgets(budget=50_000, timeout=60.0,
+                                                    search_settings={"beam": 1})))
+    assert narrow["error"] is None and narrow["candidates"] != rec["candidates"]
 
 
 def test_a_crashing_run_is_recorded_not_raised(tmp_path: Path) -> None:

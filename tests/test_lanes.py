@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,18 @@ def test_a_lane_that_cannot_start_ends_and_the_other_goes_on() -> None:
     assert no_policy.ended and log == ["u0", "u1", "u2"]
 
 
+
+def test_a_head_start_lets_the_other_lane_go_alone_first_then_both_take_turns() -> None:
+    budget, log = Budget(), []
+    unguided = _lane("u", budget, [(10, 0)] * 8, log)
+    guided = _lane("g", budget, [(10, 0)] * 8, log)
+    guided.head_start = 30
+    list(in_turns([unguided, guided], budget))
+    # u alone until it has spent the 30 the guided lane starts with, then turn about
+    assert log[:6] == ["u0", "u1", "u2", "u3", "g0", "u4"]
+    assert log[6:] == ["g1", "u5", "g2", "u6", "g3", "u7", "g4"] and unguided.ended
+    assert (unguided.spent(100), guided.spent(100)) == (80, 30 + 50)
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A policy checkpoint with random weights: a policy that has not paid for itself."""
@@ -136,3 +149,20 @@ def test_the_unguided_lane_searches_as_the_search_alone_does(tiny: Path,
     paired = first([Lane("unguided", lambda: searcher(demo, budget)),
                     Lane("guided", lambda: searcher(demo, budget, guide=guide))], budget)
     assert paired == alone
+
+
+def test_a_head_start_set_for_the_run_delays_the_guided_lane(tiny: Path) -> None:
+    demo = load_demo("examples/miniscan/demo.json")
+    config = SearchConfig(use_model=True, checkpoint=str(tiny), timeout=60)
+    paired = synthesize(demo, config).costs["lanes"]
+    late = synthesize(demo, replace(config, search_settings={"guided_delay": 300})).costs["lanes"]
+    never = synthesize(demo, replace(config, search_settings={"guided_delay": 10**9}))
+    assert paired["guided"]["model_calls"] > 0
+    # the guided lane spends what is left after the 300 units it starts behind
+    assert late["guided"]["candidates"] + late["guided"]["unchecked"] \
+        < paired["guided"]["candidates"] + paired["guided"]["unchecked"]
+    assert never.costs["lanes"]["guided"]["candidates"] == 0
+    assert never.costs["lanes"]["guided"]["model_calls"] == 0
+    assert never.consistent and reproduces(never.program, demo.examples)
+    with pytest.raises(ValueError, match="unknown search setting 'guided_dely'"):
+        synthesize(demo, replace(config, search_settings={"guided_dely": 1}))

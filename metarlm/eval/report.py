@@ -86,7 +86,7 @@ def systems_table(systems: Sequence[dict[str, Any]]) -> list[str]:
 def markdown(results: dict[str, Any]) -> str:
     """The Markdown report of a results object."""
     cfg, machine = results["config"], results["machine"]
-    budgets = ", ".join(f"{k} {v}" for k, v in results["budgets"].items())
+    budgets = ", ".join(f"{k} {v}" for k, v in results["budgets"].items() if v != {})
     lines = ["# metarlm evaluation", "",
              f"Seeds {cfg['seeds']}, budgets: {budgets}; quick: {cfg['quick']}; "
              f"{results['wall_seconds']:.1f} s wall with {cfg['workers']} worker(s) on "

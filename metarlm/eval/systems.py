@@ -45,6 +45,7 @@ class Budgets:
     timeout: float = 20.0  # seconds of search
     samples: int = 512  # model proposals drawn at most
     batch: int = 64  # model proposals per batch
+    search_settings: dict[str, int] = field(default_factory=dict, hash=False)  # SearchSettings set
 
 
 @dataclass(frozen=True)

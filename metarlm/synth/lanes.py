@@ -7,7 +7,9 @@ next, where a lane's spending is the rule lists it made (checked or not: a guide
 checks its best few) plus ``model_call_cost`` for every forward pass of the policy (a pass
 costs about as much time as making and checking that many lists on the 2-core reference
 machine; ``benchmarks/lanes.py`` measures it). The unguided lane starts at once, while the
-policy loads; the guided one waits for the load at its first turn. Turns depend on counts,
+policy loads; the guided one waits for the load at its first turn (and, given a head start
+``SearchSettings.guided_delay``, counts it as spent, so the unguided lane goes alone that
+far; off by default: RESULTS.md says what it costs). Turns depend on counts,
 never on the clock, so the same seed gives the same result. The turns end when either search
 ends, as it would have alone (its beams spent after finding programs, or its space
 exhausted). The consistent programs of both lanes are pooled, for the policy to rank.
@@ -36,6 +38,7 @@ class Lane:
     candidates: int = 0  # of the budget's, this lane's (its systematic lane's included)
     model_calls: int = 0
     seconds: float = 0.0  # wall time of its turns (the first includes waiting for a load)
+    head_start: int = 0  # what the lane counts as spent before its first turn (a late start)
 
     @property
     def unchecked(self) -> int:
@@ -43,8 +46,10 @@ class Lane:
         return self.search.unchecked if self.search is not None else 0
 
     def spent(self, model_call_cost: int) -> int:
-        """Rule lists made, checked or not, plus ``model_call_cost`` per forward pass."""
-        return self.candidates + self.unchecked + model_call_cost * self.model_calls
+        """Rule lists made, checked or not, plus ``model_call_cost`` per forward pass, plus
+        the lane's head start."""
+        return (self.head_start + self.candidates + self.unchecked
+                + model_call_cost * self.model_calls)
 
     def step(self, budget: Budget) -> Program | None:
         """One expansion (or one program found); ``ended`` when the search has ended."""

@@ -182,6 +182,8 @@ def synthesize(demo: Demo, config: SearchConfig | None = None, *,
     cfg = config or SearchConfig()
     if overrides:
         cfg = SearchConfig(**{**cfg.__dict__, **overrides})
+    if cfg.search_settings:
+        demo = with_settings(demo, cfg.search_settings)
     _warm_kernels(demo)
     budget = Budget(max_candidates=cfg.budget, seconds=cfg.timeout)
     found: list[Candidate] = []
@@ -212,6 +214,13 @@ def synthesize(demo: Demo, config: SearchConfig | None = None, *,
         found = [replace(c, logprob=sampler.logprob(demo, c.program)) if c.logprob is None
                  else c for c in found]
     return _result(demo, cfg, found, budget, tried, stopped or budget.reason())
+
+
+def with_settings(demo: Demo, values: dict[str, int]) -> Demo:
+    """The demonstration with these search settings over its domain's own (ValueError
+    for a name that is no setting or a value that is no non-negative integer)."""
+    search = {**demo.domain.search, **SearchSettings.checked(values)}
+    return replace(demo, domain=replace(demo.domain, search=search))
 
 
 def _how(guide: Any, cfg: SearchConfig) -> str:
@@ -312,11 +321,13 @@ def _search(demo: Demo, budget: Budget, cfg: SearchConfig, guide: Any = None,
             return search
         return made
 
+    settings = searcher_settings(demo)
     lanes = [Lane("guided" if guide is not None else "unguided", make(guide))]
     if guide is not None and not guide.greedy and cfg.unguided_lane:
+        lanes[0].head_start = settings.guided_delay
         lanes.insert(0, Lane("unguided", make(None)))  # it starts while the policy loads
     stopped = None
-    for lane, program in in_turns(lanes, budget, searcher_settings(demo).model_call_cost):
+    for lane, program in in_turns(lanes, budget, settings.model_call_cost):
         learned = program.rules[len(demo.background or ()):]
         where = "decomposition" if len(lanes) == 1 else f"decomposition ({lane.name} lane)"
         out.append(Candidate(program, None, where, budget.candidates, time.monotonic(),
