@@ -33,9 +33,8 @@ from metarlm.exec.check import run_many
 from metarlm.lang.demo import Demo, parse_demo
 from metarlm.lang.interp import Ok
 from metarlm.neural.policy import Policy
-from metarlm.synth import search
 from metarlm.synth.ranking import general_variants_first, generality, variant_key
-from metarlm.synth.search import _warm_kernels, searcher
+from metarlm.synth.search import searcher, synthesize, warm_kernels
 from metarlm.types import DL_WEIGHT, Budget, SearchConfig, size
 
 WEIGHTS = (0.0, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
@@ -55,21 +54,9 @@ def pool(demo: Demo, limit: int, seconds: float) -> list[Any]:
 def meta_pool(demo: Demo, seconds: float, seed: int, checkpoint: str | None) -> list[Any]:
     """The consistent programs the default synthesis gathers, in the order found (what its
     ranking chooses among)."""
-    gathered: list[Any] = []
-    result = search._result
-
-    def keep(demo: Demo, cfg: Any, found: list[Any], *rest: Any) -> Any:
-        gathered.extend(c.program for c in sorted(found, key=lambda c: c.found_at))
-        return result(demo, cfg, found, *rest)
-
-    search._result = keep  # type: ignore[assignment]
-    try:
-        cfg = SearchConfig(timeout=seconds, seed=seed,
-                           **({"checkpoint": checkpoint} if checkpoint else {}))
-        search.synthesize(demo, cfg)
-    finally:
-        search._result = result  # type: ignore[assignment]
-    return list(dict.fromkeys(gathered))
+    cfg = SearchConfig(timeout=seconds, seed=seed,
+                       **({"checkpoint": checkpoint} if checkpoint else {}))
+    return list(synthesize(demo, cfg).considered)
 
 
 def accuracy(program: Any, demo: Demo) -> float:
@@ -84,7 +71,7 @@ def measure(task: Any, policy: Policy, limit: int, seconds: float,
             source: str = "enum", checkpoint: str | None = None) -> dict[str, Any] | None:
     """One task's pool, each program with its size, log-probability and accuracy."""
     demo = parse_demo(task.demo, source=task.name)
-    _warm_kernels(demo)
+    warm_kernels(demo)
     programs = (meta_pool(demo, seconds, task.seed, checkpoint) if source == "meta"
                 else pool(demo, limit, seconds))
     if not programs:

@@ -12,7 +12,7 @@ import pytest
 
 from metarlm.data import load_miniscan
 from metarlm.lang.demo import load_demo, parse_demo
-from metarlm.lang.interp import Ok, evaluate, render
+from metarlm.lang.interp import Ok, evaluate, render, reproduces
 from metarlm.synth.search import explain_lines, probe_inputs, synthesize
 from metarlm.types import SearchConfig
 
@@ -142,6 +142,10 @@ def test_the_result_says_what_ended_the_search() -> None:
     record = done.to_json()
     assert record["stopped"] == done.stopped
     assert set(record["costs"]) == {"candidates", "z3_calls", "model_calls"}
+    # what the ranking chose among: distinct, each consistent, the chosen one among them
+    assert done.program in done.considered and len(set(done.considered)) == len(done.considered)
+    assert all(reproduces(p, demo.examples) for p in done.considered)
+    assert synthesize(demo, SearchConfig(use_model=False, budget=20)).considered == ()
 
 
 def hard_demo_file(tmp_path: Path) -> Path:

@@ -85,6 +85,7 @@ class SynthesisResult:
     first_seconds: float | None = None  # seconds to the first consistent program
     stopped: str | None = None  # why the search ended (time limit, candidate budget, ...)
     costs: dict[str, Any] = field(default_factory=dict)  # candidates, z3_calls, model_calls
+    considered: tuple[Program, ...] = ()  # the distinct consistent programs ranked, as found
 
     @property
     def z3_calls(self) -> int:
@@ -184,7 +185,7 @@ def synthesize(demo: Demo, config: SearchConfig | None = None, *,
         cfg = SearchConfig(**{**cfg.__dict__, **overrides})
     if cfg.search_settings:
         demo = with_settings(demo, cfg.search_settings)
-    _warm_kernels(demo)
+    warm_kernels(demo)
     budget = Budget(max_candidates=cfg.budget, seconds=cfg.timeout)
     found: list[Candidate] = []
     tried: list[str] = []
@@ -234,7 +235,7 @@ def _how(guide: Any, cfg: SearchConfig) -> str:
     return "guided by the policy, in turns with the unguided search"
 
 
-def _warm_kernels(demo: Demo) -> None:
+def warm_kernels(demo: Demo) -> None:
     """Load (the first time after an install: compile) the kernels the search calls first,
     before the time limit starts: a one-time start-up, not part of any search."""
     from metarlm.exec.compile import cold_cache, kernels
@@ -353,6 +354,7 @@ def _result(demo: Demo, cfg: SearchConfig, found: list[Candidate], budget: Budge
         unique.setdefault(cand.program, cand)
     ranked = general_variants_first(list(unique.values()), lambda c: variant_key(c.program),
                                     lambda c: generality(c.program))
+    considered = tuple(dict.fromkeys(c.program for c in sorted(found, key=lambda c: c.found_at)))
     if not ranked:
         return SynthesisResult(None, demo.background, None, _answers(None, demo),
                                budget.candidates, budget.elapsed(), tried=tuple(tried),
@@ -370,7 +372,8 @@ def _result(demo: Demo, cfg: SearchConfig, found: list[Candidate], budget: Budge
         queries=_answers(report.program, demo), candidates=budget.candidates,
         seconds=budget.elapsed(), alternatives=_alternatives(best, ranked[1:], demo, cfg),
         origin=origin, tried=tuple(tried), seed=cfg.seed, first_candidates=first.found_after,
-        first_seconds=first.found_at - budget.started, stopped=stopped, costs=budget.costs())
+        first_seconds=first.found_at - budget.started, stopped=stopped, costs=budget.costs(),
+        considered=considered)
 
 
 def _learned(program: Program, background: Program | None) -> Program:
