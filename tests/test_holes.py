@@ -228,6 +228,57 @@ def test_fill_all_gives_distinct_valid_fillings(case: tuple[Program, list[Exampl
     assert bool(found) == (fill_holes(sketch, examples, int_range=SMALL) is not None)
 
 
+@settings(max_examples=25, deadline=None)
+@given(cases(), st.integers(1, 4))
+def test_remembered_fillings_are_the_solver_s_own(case: tuple[Program, list[Example]],
+                                                  limit: int) -> None:
+    from metarlm.exec import holes
+
+    sketch, examples = case
+    fresh, finished = holes._fillings(sketch, examples, limit, holes.DEFAULT_FUEL,
+                                      holes.MAX_OUTPUT, None, SMALL, holes.DEFAULT_TIMEOUT_MS,
+                                      False)
+    with holes.remembering():
+        first = fill_all(sketch, examples, limit, int_range=SMALL)
+        again = fill_all(sketch, examples, limit, int_range=SMALL)
+    assert first == again and finished
+    # Z3 may pick other models from one call to the next where more than ``limit`` fit
+    assert len(first) == len(fresh)
+    if len(fresh) < limit:  # every filling there is: the same ones
+        assert set(first) == set(fresh)
+    assert all(agrees(sketch, p) and reproduces(p, examples) for p in first)
+
+
+def slow_sketch() -> tuple[Program, list[Example]]:
+    """A sketch whose constants (large primes) Z3 takes longer than 50 ms to find."""
+    sketch = parse_program("a -> ?\nx1 b -> [x1] * ?\nx1 c -> [x1] * ?\nx1 d -> [x1] + ?",
+                           "numbers")
+    truth = substitute(sketch, {0: 1999993, 1: 1299709, 2: 1000003, 3: 1234567})
+    examples = [Example(w, evaluate(truth, w).value)  # type: ignore[arg-type]
+                for w in (("a", "b", "c", "d"), ("a", "c", "d", "b"), ("a", "d", "c"))]
+    return sketch, examples
+
+
+def test_finished_fillings_are_remembered_and_timed_out_ones_are_not() -> None:
+    from metarlm.exec import holes
+
+    sketch, examples = slow_sketch()
+    small = parse_program("a -> ?\nx1 b -> [x1] * ?", "numbers")
+    pairs = [ex("a", 3), ex("a b", 21)]
+    with holes.remembering():
+        memo = holes._FILLS.get()
+        assert memo is not None
+        assert fill_all(sketch, examples, timeout_ms=50) == []
+        assert not any(key[0] == sketch for key in memo)  # cut short: not an answer
+        found = fill_all(small, pairs)
+        assert [str(p) for p in found] == ["a -> 3\nx1 b -> [x1] * 7"]
+        found.clear()  # the caller's list, not the memo's
+        assert [str(p) for p in fill_all(small, pairs)] == ["a -> 3\nx1 b -> [x1] * 7"]
+        assert any(key[0] == small for key in memo)
+    assert holes._FILLS.get() is None  # nothing outlives the search
+    assert [str(p) for p in fill_all(small, pairs)] == ["a -> 3\nx1 b -> [x1] * 7"]
+
+
 def ex(text: str, output: str | int) -> Example:
     """An example from an input string and an output (tokens string or integer)."""
     return Example(tuple(text.split()), output if isinstance(output, int)
@@ -350,11 +401,7 @@ def test_symbolic_results_are_kept_per_sketch_input_and_limits() -> None:
 
 
 def test_timeout_is_honoured() -> None:
-    sketch = parse_program("a -> ?\nx1 b -> [x1] * ?\nx1 c -> [x1] * ?\nx1 d -> [x1] + ?",
-                           "numbers")
-    truth = substitute(sketch, {0: 1999993, 1: 1299709, 2: 1000003, 3: 1234567})
-    examples = [Example(w, evaluate(truth, w).value)  # type: ignore[arg-type]
-                for w in (("a", "b", "c", "d"), ("a", "c", "d", "b"), ("a", "d", "c"))]
+    sketch, examples = slow_sketch()
     system = hole_constraints(sketch, examples)
     assert isinstance(system, HoleSystem)
     assert solve(system, timeout_ms=50).status == "unknown"

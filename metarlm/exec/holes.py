@@ -26,6 +26,8 @@ import operator
 import time
 from collections import OrderedDict
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal
 
@@ -316,34 +318,77 @@ def _z3_models(system: HoleSystem, low: int, high: int, timeout_ms: int,
         solver.add(z3.Or([v != values[h] for h, v in var.items()]))
 
 
+FILLS_KEPT = 1 << 12  # fillings remembered before the memo starts afresh
+# Within ``remembering()`` (one search): (program, examples, and the settings that decide the
+# answer) -> its fillings. Only answers the solver finished are kept, so a time limit never
+# decides a later call's answer; and none outlive the search, so no search runs faster for
+# the one before it.
+_FILLS: ContextVar[dict[tuple, list[Program]] | None] = ContextVar("fills", default=None)
+
+
+@contextmanager
+def remembering() -> Iterator[None]:
+    """Within this block, ``fill_all`` remembers its finished answers (one search's memo)."""
+    token = _FILLS.set({})
+    try:
+        yield
+    finally:
+        _FILLS.reset(token)
+
+
 def fill_all(program: Program, examples: Sequence[Example], limit: int = 8,
              fuel: int = DEFAULT_FUEL, max_output: int = MAX_OUTPUT,
              vocabulary: Collection[str] | None = None,
              int_range: tuple[int, int] = DEFAULT_INT_RANGE,
              timeout_ms: int = DEFAULT_TIMEOUT_MS, keep: bool = False) -> list[Program]:
     """Up to ``limit`` distinct fillings of the holes that reproduce every example
-    (``keep`` as ``hole_constraints`` takes it)."""
+    (``keep`` as ``hole_constraints`` takes it).
+
+    A search poses the same sketch on the same examples again from other states (about half
+    of the sketches on number words), so within ``remembering()`` finished answers are
+    remembered."""
     if limit <= 0:
         return []
+    memo = _FILLS.get()
+    if memo is None:
+        return _fillings(program, examples, limit, fuel, max_output, vocabulary, int_range,
+                         timeout_ms, keep)[0]
+    key = (program, tuple(examples), limit, fuel, max_output,
+           None if vocabulary is None else frozenset(vocabulary), int_range, keep)
+    found = memo.get(key)
+    if found is None:
+        found, finished = _fillings(program, examples, limit, fuel, max_output, vocabulary,
+                                    int_range, timeout_ms, keep)
+        if finished:
+            if len(memo) >= FILLS_KEPT:
+                memo.clear()
+            memo[key] = found
+    return list(found)
+
+
+def _fillings(program: Program, examples: Sequence[Example], limit: int, fuel: int,
+              max_output: int, vocabulary: Collection[str] | None, int_range: tuple[int, int],
+              timeout_ms: int, keep: bool) -> tuple[list[Program], bool]:
+    """``fill_all``'s answer, and whether the solver finished (no time limit cut it short)."""
     system = hole_constraints(program, examples, fuel, max_output, keep)
     if isinstance(system, Conflict):
-        return []
+        return [], True
     if not system.holes:
-        return [program]
+        return [program], True
     if system.algebra == "seq":
         # Symbolic evaluation is exact in the sequence algebra: no check needed.
         solved = _solve_tokens(system, limit, vocabulary)
-        return [substitute(program, dict(a)) for a in solved.assignments]
+        return [substitute(program, dict(a)) for a in solved.assignments], True
     out: list[Program] = []
     for model in _int_models(system, int_range, timeout_ms):
         if isinstance(model, str):
-            break
+            return out, model != "unknown"
         filled = substitute(program, dict(model))
         if reproduces(filled, examples, fuel, max_output):
             out.append(filled)
             if len(out) >= limit:
                 break
-    return out
+    return out, True
 
 
 def fill_holes(program: Program, examples: Sequence[Example], fuel: int = DEFAULT_FUEL,
@@ -356,4 +401,5 @@ def fill_holes(program: Program, examples: Sequence[Example], fuel: int = DEFAUL
 
 
 __all__ = ["DEFAULT_INT_RANGE", "DEFAULT_TIMEOUT_MS", "Conflict", "HoleSystem", "Solutions",
-           "fill_all", "fill_holes", "hole_constraints", "hole_indices", "solve", "substitute"]
+           "fill_all", "fill_holes", "hole_constraints", "hole_indices", "remembering", "solve",
+           "substitute"]
