@@ -100,8 +100,9 @@ def search_settings(pairs: list[str] | None) -> dict[str, int]:
     values: dict[str, int] = {}
     for pair in pairs or []:
         name, sep, value = pair.partition("=")
-        if not sep or not re.fullmatch(r"[0-9]{1,9}", value.strip()):
-            fail(f"--set {pair!r}: expected NAME=VALUE with a non-negative integer VALUE")
+        # the bound a grammar's // @NAME: VALUE has (metarlm.lang.domain)
+        if not sep or not re.fullmatch(r"[0-9]{1,7}", value.strip()):
+            fail(f"--set {pair!r}: expected NAME=VALUE with VALUE an integer from 0 to 9999999")
         values[name.strip()] = int(value)
     try:
         return SearchSettings.checked(values)
