@@ -28,7 +28,7 @@ from collections import OrderedDict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from metarlm.exec.pack import reproduces
@@ -292,8 +292,9 @@ def _z3_models(system: HoleSystem, low: int, high: int, timeout_ms: int,
     """Yield Z3 models other than ``blocked``, each blocked after it, within the time budget."""
     import z3  # heavy: only sketches that propagation cannot settle pay for it
 
-    var = {h: z3.Int(f"h{h}") for h in system.holes}
-    solver = z3.Solver()
+    ctx = _z3_context()
+    var = {h: z3.Int(f"h{h}", ctx) for h in system.holes}
+    solver = z3.Solver(ctx=ctx)
     for v in var.values():
         solver.add(v >= low, v <= high)
     for poly, value in system.equations:
@@ -319,21 +320,54 @@ def _z3_models(system: HoleSystem, low: int, high: int, timeout_ms: int,
 
 
 FILLS_KEPT = 1 << 12  # fillings remembered before the memo starts afresh
-# Within ``remembering()`` (one search): (program, examples, and the settings that decide the
-# answer) -> its fillings. Only answers the solver finished are kept, so a time limit never
-# decides a later call's answer; and none outlive the search, so no search runs faster for
-# the one before it.
-_FILLS: ContextVar[dict[tuple, list[Program]] | None] = ContextVar("fills", default=None)
+
+
+@dataclass
+class _Scope:
+    """One search's solver state: its finished fillings and its own Z3 context.
+
+    (program, examples, and the settings that decide the answer) -> its fillings. Only
+    answers the solver finished are kept, so a time limit never decides a later call's answer;
+    and none outlive the search, so no search runs faster for the one before it. Z3's models
+    depend on what its context has seen (the same system posed twice in one context can give
+    another model), so each search gets a context of its own: its answers then depend on its
+    own calls alone, whatever ran before it or beside it.
+    """
+
+    fills: dict[tuple, list[Program]] = field(default_factory=dict)
+    z3: object | None = None  # z3.Context, made at the scope's first solver call
+
+
+_SCOPE: ContextVar[_Scope | None] = ContextVar("solver_scope", default=None)
 
 
 @contextmanager
 def remembering() -> Iterator[None]:
-    """Within this block, ``fill_all`` remembers its finished answers (one search's memo)."""
-    token = _FILLS.set({})
+    """Within this block, ``fill_all`` remembers its finished answers and Z3 works in a
+    context of the block's own (one search's scope)."""
+    token = _SCOPE.set(_Scope())
     try:
         yield
     finally:
-        _FILLS.reset(token)
+        _SCOPE.reset(token)
+
+
+def open_scope() -> None:
+    """Start a fresh scope in the current context, for the rest of it (a search that runs
+    in a ``contextvars.Context`` of its own: ``metarlm.synth.lanes``)."""
+    _SCOPE.set(_Scope())
+
+
+def _z3_context() -> object | None:
+    """The scope's Z3 context (None outside a scope: Z3's main one)."""
+    scope = _SCOPE.get()
+    if scope is None:
+        return None
+    if scope.z3 is None:
+        import z3
+
+        scope.z3 = z3.Context()
+    return scope.z3
 
 
 def fill_all(program: Program, examples: Sequence[Example], limit: int = 8,
@@ -349,20 +383,20 @@ def fill_all(program: Program, examples: Sequence[Example], limit: int = 8,
     remembered."""
     if limit <= 0:
         return []
-    memo = _FILLS.get()
-    if memo is None:
+    scope = _SCOPE.get()
+    if scope is None:
         return _fillings(program, examples, limit, fuel, max_output, vocabulary, int_range,
                          timeout_ms, keep)[0]
     key = (program, tuple(examples), limit, fuel, max_output,
            None if vocabulary is None else frozenset(vocabulary), int_range, keep)
-    found = memo.get(key)
+    found = scope.fills.get(key)
     if found is None:
         found, finished = _fillings(program, examples, limit, fuel, max_output, vocabulary,
                                     int_range, timeout_ms, keep)
         if finished:
-            if len(memo) >= FILLS_KEPT:
-                memo.clear()
-            memo[key] = found
+            if len(scope.fills) >= FILLS_KEPT:
+                scope.fills.clear()
+            scope.fills[key] = found
     return list(found)
 
 
@@ -401,5 +435,5 @@ def fill_holes(program: Program, examples: Sequence[Example], fuel: int = DEFAUL
 
 
 __all__ = ["DEFAULT_INT_RANGE", "DEFAULT_TIMEOUT_MS", "Conflict", "HoleSystem", "Solutions",
-           "fill_all", "fill_holes", "hole_constraints", "hole_indices", "remembering", "solve",
-           "substitute"]
+           "fill_all", "fill_holes", "hole_constraints", "hole_indices", "open_scope",
+           "remembering", "solve", "substitute"]
