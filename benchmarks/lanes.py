@@ -2,13 +2,16 @@
 
     python benchmarks/lanes.py [--timeout S] [--json] [DEMO.json ...]
 
-For every demo (default: ``examples/*/demo.json`` and ``benchmarks/unseen/*.json``) three runs
+For every demo (default: ``examples/*/demo.json`` and ``benchmarks/unseen/*.json``) four runs
 of ``metarlm.synthesize`` go in turn, in one process after an untimed warm-up: unguided
-(``use_model=False``), guided in turns with the unguided search (the default), and guided
-alone (``unguided_lane=False``). The table gives each run's in-process seconds, candidates and
-queries right, and the guided run's overshoot: its seconds less the unguided run's. The
-promise checked is that the overshoot stays under the policy's load time, measured once in
-this process before the warm-up (later loads are cached: the guided runs do not pay it).
+(``use_model=False``), guided in turns with the unguided search (the default: the guided lane
+in a second process where there are two cores), the same turns in one process
+(``parallel_lanes=False``), and guided alone (``unguided_lane=False``). The table gives each
+run's in-process seconds, candidates and queries right, and the guided run's overshoot: its
+seconds less the unguided run's; ``same`` says whether the two runs in turns found the same
+program after the same candidates, as they must. The promise checked is that the overshoot
+stays under the policy's load time, measured once in this process before the warm-up (later
+loads are cached: the guided runs do not pay it).
 
 The last lines calibrate ``SearchSettings.model_call_cost``: in the runs in turns, the
 unguided lane's milliseconds per candidate, and the guided lane's milliseconds per unit
@@ -33,6 +36,7 @@ from metarlm.types import SearchSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = (("unguided", {"use_model": False}), ("in turns", {"use_model": True}),
+        ("one process", {"use_model": True, "parallel_lanes": False}),
         ("guided alone", {"use_model": True, "unguided_lane": False}))
 
 
@@ -52,7 +56,14 @@ def run(path: Path, switches: dict[str, Any], timeout: float) -> dict[str, Any]:
             "model_calls": result.costs["model_calls"], "solved": result.consistent,
             "right": sum(q.correct is True for q in result.queries),
             "scored": sum(q.correct is not None for q in result.queries),
-            "lanes": result.costs.get("lanes", {})}
+            "lanes": result.costs.get("lanes", {}),
+            "program": str(result.program) if result.program is not None else None}
+
+
+def _counts(run: dict[str, Any]) -> dict[str, tuple]:
+    """Each lane's counts, which the two ways of taking turns must share (not seconds)."""
+    return {n: (la["candidates"], la["unchecked"], la["model_calls"])
+            for n, la in run["lanes"].items()}
 
 
 def calibration(rows: list[dict[str, Any]], cost: int) -> dict[str, float | None]:
@@ -97,12 +108,18 @@ def main(argv: list[str] | None = None) -> int:
         for name, switches in RUNS:
             row[name] = run(path, switches, args.timeout)
         row["overshoot"] = round(row["in turns"]["seconds"] - row["unguided"]["seconds"], 3)
+        two, one = row["in turns"], row["one process"]
+        row["same"] = (all(two[k] == one[k] for k in ("program", "candidates", "model_calls"))
+                       and _counts(two) == _counts(one))
         rows.append(row)
         print(f"{row['demo']}: " + ", ".join(f"{n} {row[n]['seconds']:.2f} s"
                                               for n, _ in RUNS), file=sys.stderr, flush=True)
     cost = SearchSettings().model_call_cost
     out = {"timeout": args.timeout, "load_seconds": round(load, 3), "model_call_cost": cost,
            "rows": rows, "within_load": sum(r["overshoot"] <= load for r in rows),
+           "same": sum(r["same"] for r in rows),
+           "median_seconds": {n: statistics.median(r[n]["seconds"] for r in rows)
+                              for n, _ in RUNS},
            "calibration": calibration(rows, cost)}
     if args.json:
         print(json.dumps(out, indent=1))
@@ -122,14 +139,18 @@ def _print(out: dict[str, Any]) -> None:
     for name, _ in RUNS:
         table.add_column(f"{name}: s / cand / right", justify="right")
     table.add_column("overshoot s", justify="right")
+    table.add_column("same", justify="center")
     for r in out["rows"]:
         cells = [f"{r[n]['seconds']:.2f} / {r[n]['candidates']} / "
                  f"{r[n]['right']}/{r[n]['scored']}{'' if r[n]['solved'] else ' ✗'}"
                  for n, _ in RUNS]
-        table.add_row(r["demo"], *cells, f"{r['overshoot']:+.2f}")
+        table.add_row(r["demo"], *cells, f"{r['overshoot']:+.2f}", "yes" if r["same"] else "NO")
     console = Console(width=None if sys.stdout.isatty() else 150)
     console.print(table)
     console.print(f"overshoot within the load time: {out['within_load']}/{len(out['rows'])}")
+    console.print(f"the same turns in two processes and in one: {out['same']}/{len(out['rows'])}")
+    console.print("median seconds: " + ", ".join(f"{n} {s:.3f}"
+                                                 for n, s in out["median_seconds"].items()))
     console.print(f"calibration (model_call_cost {out['model_call_cost']}): {out['calibration']}")
 
 

@@ -362,6 +362,10 @@ def synth(
         help="Model checkpoint directory (default: the shipped one).", show_default=False)] = None,
     explain: Annotated[bool, typer.Option(
         "--explain", help="Show the derivation of the first query (or example).")] = False,
+    one_process: Annotated[bool, typer.Option(
+        "--one-process", help="Keep the guided and unguided lanes in one process (the same "
+        "result; by default a long guided search takes a second core where there is one).")
+    ] = False,
     settings: SetOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -373,7 +377,8 @@ def synth(
     chosen = search_settings(settings)
     dem = load_demo(demo)
     config = SearchConfig(budget=budget, timeout=timeout, seed=seed, use_model=not no_model,
-                          checkpoint=checkpoint, search_settings=chosen)
+                          checkpoint=checkpoint, search_settings=chosen,
+                          parallel_lanes=not one_process)
     with live_status(not as_json) as progress:
         result = synthesize(dem, config, progress=progress)
     lines: list[str] = []

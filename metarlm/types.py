@@ -89,6 +89,8 @@ class SearchConfig:
     use_enumeration: bool = True  # the search runs when sampled programs fail
     greedy: bool = False  # the policy's first rule at each step, no search
     unguided_lane: bool = True  # the unguided search takes turns beside the guided one
+    # the guided lane in a second process where there are two cores (the same result, sooner)
+    parallel_lanes: bool = True
     # SearchSettings fields set for this run, over the domain's own (``// @beam: 8``)
     search_settings: dict[str, int] = field(default_factory=dict, hash=False)
 

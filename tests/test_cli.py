@@ -235,6 +235,24 @@ def test_synth_set_takes_search_settings_and_refuses_others() -> None:
         assert said in one_line_error(result.exit_code, result.stdout, result.stderr)
 
 
+def test_synth_one_process_keeps_the_lanes_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    from metarlm.synth import search
+
+    seen: list[bool] = []
+    real = search.synthesize
+
+    def spy(demo: object, config: object, **kw: object) -> object:
+        seen.append(config.parallel_lanes)  # type: ignore[attr-defined]
+        return real(demo, config, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(search, "synthesize", spy)
+    base = ["--demo", "examples/lights/demo.json", "--json"]
+    runs = [runner.invoke(cli.synth_app, base + extra) for extra in ([], ["--one-process"])]
+    assert all(r.exit_code == 0 for r in runs), runs[0].output + runs[1].output
+    assert seen == [True, False]
+    assert json.loads(runs[0].stdout)["program"] == json.loads(runs[1].stdout)["program"]
+
+
 @pytest.mark.parametrize("args", [
     ["main", "run", "examples/scan/scan.rules", "--domain", "scan", "--input", "jump twice"],
     ["main", "check", "examples/miniscan/miniscan.rules", "--demo",

@@ -8,7 +8,19 @@ from strategies import programs
 
 from metarlm.errors import ProgramError
 from metarlm.lang.domain import parse_program
-from metarlm.lang.dsl import Call, Hole, Program, Rule, Token, Var, Word, print_program
+from metarlm.lang.dsl import (
+    Call,
+    Hole,
+    Program,
+    Rule,
+    Token,
+    Var,
+    Word,
+    item_from_data,
+    print_program,
+    program_data,
+    program_from_data,
+)
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -30,6 +42,19 @@ def test_print_parse_round_trip(program: Program) -> None:
 def test_rules_may_be_separated_by_semicolons(program: Program) -> None:
     text = " ; ".join(print_program(program).splitlines())
     assert parse_program(text, domain_of(program)) == program
+
+
+@SETTINGS
+@given(programs())
+def test_program_data_round_trip_through_json(program: Program) -> None:
+    import json
+
+    assert program_from_data(json.loads(json.dumps(program_data(program)))) == program
+
+
+def test_program_data_rejects_what_is_no_item() -> None:
+    with pytest.raises(ValueError, match="not a rule item"):
+        item_from_data(["z", 1])
 
 
 def test_printing_is_canonical() -> None:

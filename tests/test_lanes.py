@@ -11,12 +11,9 @@ import pytest
 from metarlm.lang.demo import load_demo
 from metarlm.lang.dsl import Program
 from metarlm.lang.interp import reproduces
-from metarlm.neural.model import ModelConfig, build_model, save_checkpoint
 from metarlm.synth.lanes import Lane, in_turns
 from metarlm.synth.search import synthesize
 from metarlm.types import Budget, SearchConfig
-
-TINY = ModelConfig(d_model=32, encoder_layers=1, decoder_layers=1, heads=2, ffn=64)
 
 
 class _Scripted:
@@ -39,7 +36,7 @@ class _Scripted:
 
 def _lane(name: str, budget: Budget, costs: list[tuple[int, int]], log: list[str],
           finds: frozenset[int] = frozenset()) -> Lane:
-    return Lane(name, lambda: _Scripted(budget, costs, set(finds), log, name))  # type: ignore[arg-type, return-value]
+    return Lane(name, lambda own: _Scripted(own, costs, set(finds), log, name))  # type: ignore[arg-type, return-value]
 
 
 def test_the_lane_that_has_spent_least_goes_next() -> None:
@@ -73,7 +70,7 @@ def test_programs_come_with_their_lane_and_a_spent_budget_ends_the_turns() -> No
 def test_a_lane_that_cannot_start_ends_and_the_other_goes_on() -> None:
     budget, log = Budget(), []
     unguided = _lane("u", budget, [(1, 0)] * 3, log, finds=frozenset({2}))
-    no_policy = Lane("g", lambda: None)  # the policy did not load within the time limit
+    no_policy = Lane("g", lambda own: None)  # the policy did not load within the time limit
     assert [lane.name for lane, _ in in_turns([unguided, no_policy], budget)] == ["u"]
     assert no_policy.ended and log == ["u0", "u1", "u2"]
 
@@ -89,14 +86,6 @@ def test_a_head_start_lets_the_other_lane_go_alone_first_then_both_take_turns() 
     assert log[:6] == ["u0", "u1", "u2", "u3", "g0", "u4"]
     assert log[6:] == ["g1", "u5", "g2", "u6", "g3", "u7", "g4"] and unguided.ended
     assert (unguided.spent(100), guided.spent(100)) == (80, 30 + 50)
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A policy checkpoint with random weights: a policy that has not paid for itself."""
-    out = tmp_path_factory.mktemp("policy")
-    save_checkpoint(build_model(TINY, seed=5), out, {"task": "policy", "symbols": "episode"})
-    return out
-
 
 def test_a_useless_policy_costs_at_most_the_unguided_search_again(tiny: Path) -> None:
     demo = load_demo("examples/miniscan/demo.json")
@@ -142,12 +131,12 @@ def test_the_unguided_lane_searches_as_the_search_alone_does(tiny: Path,
         return program, lane.candidates
 
     budget = Budget(seconds=60)
-    alone = first([Lane("unguided", lambda: searcher(demo, budget))], budget)
+    alone = first([Lane("unguided", lambda own: searcher(demo, own))], budget)
     assert alone[1] > 1000  # the reserve and the systematic lane were reached
     budget = Budget(seconds=60)
     guide = PolicyGuide(Policy.load(tiny), demo.domain)
-    paired = first([Lane("unguided", lambda: searcher(demo, budget)),
-                    Lane("guided", lambda: searcher(demo, budget, guide=guide))], budget)
+    paired = first([Lane("unguided", lambda own: searcher(demo, own)),
+                    Lane("guided", lambda own: searcher(demo, own, guide=guide))], budget)
     assert paired == alone
 
 

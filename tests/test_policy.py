@@ -6,27 +6,24 @@ import math
 from pathlib import Path
 
 import pytest
+from conftest import TINY, tiny_checkpoint
 
 from metarlm.errors import MetarlmError
 from metarlm.lang.demo import Example, load_demo
 from metarlm.lang.domain import load_domain, parse_program
 from metarlm.lang.dsl import Program
 from metarlm.lang.interp import reproduces
-from metarlm.neural.model import ModelConfig, build_model, save_checkpoint
+from metarlm.neural.model import build_model, save_checkpoint
 from metarlm.neural.policy import Policy, Problem
 from metarlm.synth.generators.policy import PolicyGuide
 from metarlm.synth.search import synthesize
 from metarlm.types import SearchConfig
 
-TINY = ModelConfig(d_model=32, encoder_layers=1, decoder_layers=1, heads=2, ffn=64)
-
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A policy checkpoint with random weights (what it says is arbitrary, its shape is not)."""
-    out = tmp_path_factory.mktemp("policy")
-    save_checkpoint(build_model(TINY, seed=3), out, {"task": "policy", "symbols": "episode"})
-    return out
+    return tiny_checkpoint(tmp_path_factory.mktemp("policy"), seed=3)
 
 
 def _problem() -> Problem:

@@ -154,7 +154,9 @@ def run_eval(cfg: EvalConfig) -> dict[str, Any]:
                               cfg.nye_checkpoint)
     tasks = plan_tasks(cfg)
     ready = [s for s in systems if s.available]
-    jobs = [make_job(task, system, cfg.budgets) for task in tasks for system in ready]
+    # one worker: a guided run's lanes may take both cores (the same result, sooner)
+    jobs = [make_job(task, system, cfg.budgets, parallel_lanes=cfg.workers <= 1)
+            for task in tasks for system in ready]
     uses_torch = any(s.name in TORCH_SYSTEMS for s in ready)
     records = execute(jobs, max(1, cfg.workers), cfg.progress, uses_torch)
     _order(records, tasks, ready)

@@ -106,10 +106,12 @@ def resolve_systems(names: Sequence[str], checkpoint: str | Path | None = None,
     return out
 
 
-def make_job(task: Task, system: System, budgets: Budgets) -> dict[str, Any]:
-    """The plain-data description of one run."""
+def make_job(task: Task, system: System, budgets: Budgets,
+             parallel_lanes: bool = True) -> dict[str, Any]:
+    """The plain-data description of one run (``parallel_lanes``: a guided run may put its
+    guided lane in a second process; off when workers already use the cores)."""
     config = {**asdict(budgets), **system.switches, "seed": task.seed,
-              "checkpoint": system.checkpoint}
+              "checkpoint": system.checkpoint, "parallel_lanes": parallel_lanes}
     return {"task": asdict(task), "system": system.name, "config": config}
 
 

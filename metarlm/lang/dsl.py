@@ -171,3 +171,59 @@ def print_rule(rule: Rule, algebra: Algebra = "seq") -> str:
 def print_program(program: Program) -> str:
     """The canonical text of a program: one rule per line."""
     return "\n".join(print_rule(r, program.algebra) for r in program.rules)
+
+
+def item_data(item: LhsItem | RhsItem) -> list:
+    """One item as JSON-ready data (``item_from_data`` reads it back); no pickle."""
+    if isinstance(item, Word):
+        return ["w", item.text]
+    if isinstance(item, Token):
+        return ["t", item.text]
+    if isinstance(item, Var):
+        return ["v", item.kind, item.index]
+    if isinstance(item, Hole):
+        return ["h", item.index]
+    if isinstance(item, Copy):
+        return ["p", item.var.kind, item.var.index]
+    if isinstance(item, Const):
+        return ["k", item.value]
+    scale = item.scale
+    return ["c", item.var.kind, item.var.index,
+            ["h", scale.index] if isinstance(scale, Hole) else scale]
+
+
+def item_from_data(data: list) -> LhsItem | RhsItem:
+    """The item ``item_data`` gave; ValueError for anything else."""
+    tag, *rest = data
+    if tag == "w":
+        return Word(str(rest[0]))
+    if tag == "t":
+        return Token(str(rest[0]))
+    if tag == "v":
+        return Var(rest[0], int(rest[1]))
+    if tag == "h":
+        return Hole(int(rest[0]))
+    if tag == "p":
+        return Copy(Var(rest[0], int(rest[1])))
+    if tag == "k":
+        return Const(int(rest[0]))
+    if tag == "c":
+        scale = rest[2]
+        return Call(Var(rest[0], int(rest[1])),
+                    Hole(int(scale[1])) if isinstance(scale, list) else int(scale))
+    raise ValueError(f"not a rule item: {data!r}")
+
+
+def program_data(program: Program) -> dict:
+    """A program as JSON-ready data: its algebra and each rule's two sides."""
+    return {"algebra": program.algebra,
+            "rules": [[[item_data(i) for i in r.lhs], [item_data(i) for i in r.rhs]]
+                      for r in program.rules]}
+
+
+def program_from_data(data: dict) -> Program:
+    """The program ``program_data`` gave."""
+    rules = tuple(Rule(tuple(item_from_data(i) for i in lhs),  # type: ignore[misc]
+                       tuple(item_from_data(i) for i in rhs))  # type: ignore[misc]
+                  for lhs, rhs in data["rules"])
+    return Program(rules, data["algebra"])

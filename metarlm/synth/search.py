@@ -10,7 +10,8 @@
    (read-off, abduction with Z3, revisions, systematic) and the domain's plugins. Each rule
    found this way is marked with where it came from and at which level: level 1 read off an
    example, level 2 off a span one cut deep, and so on. With the policy, the guided search and
-   the unguided one take turns over the budget (``metarlm.synth.lanes``) and their consistent
+   the unguided one take turns over the budget (``metarlm.synth.lanes``; a long search goes
+   on in two processes with the same turns, ``metarlm.synth.parallel``) and their consistent
    programs are pooled.
 3. Ranking. Consistent programs are ordered by model log-probability (when a model is loaded)
    minus a description-length prior; the best is chosen, and up to three runners-up that
@@ -33,6 +34,7 @@ from metarlm.exec.holes import remembering
 from metarlm.lang.demo import Demo, Output, format_output
 from metarlm.lang.dsl import Program, print_rule
 from metarlm.lang.interp import Fail, Ok, Result, Step, derive, render
+from metarlm.synth import parallel
 from metarlm.synth.base import Plugin
 from metarlm.synth.core import Search
 from metarlm.synth.lanes import Lane, in_turns
@@ -314,39 +316,48 @@ def _search(demo: Demo, budget: Budget, cfg: SearchConfig, guide: Any = None,
     # the policy (same seed, same result); the unguided lane runs meanwhile.
     out: list[Candidate] = []
 
-    def make(lane_guide: Any) -> Callable[[], Search | None]:
-        def made() -> Search | None:
-            if lane_guide is not None and not lane_guide.wait(budget.remaining()):
-                return None  # the load took the whole time limit
-            search = searcher(demo, budget, guide=lane_guide)
-            if progress is not None:
-                search.observer = lambda _learned: progress(budget, len(out))
-            return search
-        return made
+    def observed(search: Search | None) -> Search | None:
+        if search is not None and progress is not None:
+            search.observer = lambda _learned: progress(budget, len(out))
+        return search
 
     settings = searcher_settings(demo)
-    lanes = [Lane("guided" if guide is not None else "unguided", make(guide))]
+    lanes = [Lane("guided" if guide is not None else "unguided",
+                  lambda own: observed(_lane_search(demo, own, guide)))]
+    split = None
     if guide is not None and not guide.greedy and cfg.unguided_lane:
         lanes[0].head_start = settings.guided_delay
-        lanes.insert(0, Lane("unguided", make(None)))  # it starts while the policy loads
+        lanes.insert(0, Lane("unguided", lambda own: observed(searcher(demo, own))))
+        # a long search goes on in two processes, with the same turns (metarlm.synth.parallel)
+        split = parallel.Split() if cfg.parallel_lanes and parallel.available() else None
     stopped = None
-    for lane, program in in_turns(lanes, budget, settings.model_call_cost):
-        learned = program.rules[len(demo.background or ()):]
-        where = "decomposition" if len(lanes) == 1 else f"decomposition ({lane.name} lane)"
-        out.append(Candidate(program, None, where, budget.candidates, time.monotonic(),
-                             tuple(lane.search.origins(learned).items())))
-        if len({c.program for c in out}) > cfg.alternatives + 3:
-            stopped = ENOUGH
-            break
+    try:
+        for lane, program in in_turns(lanes, budget, settings.model_call_cost, split):
+            learned = program.rules[len(demo.background or ()):]
+            where = "decomposition" if len(lanes) == 1 else f"decomposition ({lane.name} lane)"
+            out.append(Candidate(program, None, where, budget.candidates, time.monotonic(),
+                                 tuple(lane.origins(learned).items())))
+            if len({c.program for c in out}) > cfg.alternatives + 3:
+                stopped = ENOUGH
+                break
+    finally:
+        if split is not None:
+            split.close()
     if len(lanes) > 1:
         budget.lanes = {lane.name: lane.report() for lane in lanes}
     return out, stopped or budget.reason() or _why_ended(lanes) or ENOUGH
 
 
+def _lane_search(demo: Demo, own: Budget, guide: Any) -> Search | None:
+    """A lane's search on its own budget account (None: the policy did not load in time)."""
+    if guide is not None and not guide.wait(own.remaining()):
+        return None
+    return searcher(demo, own, guide=guide)
+
+
 def _why_ended(lanes: list[Lane]) -> str | None:
     """Why the turns ended: the reason of the search that ended them."""
-    return next((la.search.stopped for la in lanes if la.ended and la.search is not None
-                 and la.search.stopped), None)
+    return next((la.stopped for la in lanes if la.ended and la.started and la.stopped), None)
 
 
 def _result(demo: Demo, cfg: SearchConfig, found: list[Candidate], budget: Budget,
