@@ -430,6 +430,9 @@ def eval_command(
         help="Demonstration counts to truncate to, comma-separated ('' for none).")]
     = "1,2,4,8,16",
     quick: Annotated[bool, typer.Option("--quick", help="Subsample long query lists.")] = False,
+    one_process: Annotated[bool, typer.Option(
+        "--one-process", help="Keep each guided run's lanes in one process (with one worker "
+        "they may take a second core; with more they never do).")] = False,
     settings: SetOpt = None,
 ) -> None:
     """Run benchmark suites under systems; write results.json, results.md and PNG plots."""
@@ -446,7 +449,7 @@ def eval_command(
                         search_settings=search_settings(settings)),
         checkpoint=checkpoint, nometa_checkpoint=nometa_checkpoint,
         nye_checkpoint=nye_checkpoint, episodes=episodes,
-        quick=quick, shots=counts)
+        quick=quick, shots=counts, one_process=one_process)
     results = run_eval(config)
     from metarlm.eval.report import main_table
 

@@ -130,3 +130,26 @@ def test_report_names_checkpoints_without_machine_paths(tmp_path: Path) -> None:
     assert _where(str(SHIPPED_NYE.resolve())) == "metarlm/checkpoints/nye"
     assert _where(None) == "–"
     assert _where(str(tmp_path / "ck")) in (str(tmp_path / "ck"), "ck")
+
+
+@pytest.mark.parametrize("workers, one_process, apart", [(1, False, True), (1, True, False),
+                                                        (2, False, False)])
+def test_guided_lanes_take_a_second_core_only_with_one_worker(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int, one_process: bool,
+        apart: bool) -> None:
+    from metarlm.eval import runner
+
+    seen: list[bool] = []
+
+    class Planned(Exception):
+        pass
+
+    def job(task: Any, system: Any, budgets: Any, parallel_lanes: bool = True) -> dict:
+        seen.append(parallel_lanes)
+        raise Planned
+
+    monkeypatch.setattr(runner, "make_job", job)
+    with pytest.raises(Planned):
+        run_eval(EvalConfig(suites=("miniscan",), systems=("meta",), out=tmp_path / "ev",
+                            workers=workers, one_process=one_process, progress=False))
+    assert seen == [apart]

@@ -57,6 +57,7 @@ class EvalConfig:
     quick: bool = False
     shots: tuple[int, ...] = SHOTS
     progress: bool = True
+    one_process: bool = False  # guided runs keep both lanes in one process, even with one worker
 
 
 def plan_tasks(cfg: EvalConfig) -> list[Task]:
@@ -155,7 +156,8 @@ def run_eval(cfg: EvalConfig) -> dict[str, Any]:
     tasks = plan_tasks(cfg)
     ready = [s for s in systems if s.available]
     # one worker: a guided run's lanes may take both cores (the same result, sooner)
-    jobs = [make_job(task, system, cfg.budgets, parallel_lanes=cfg.workers <= 1)
+    apart = cfg.workers <= 1 and not cfg.one_process
+    jobs = [make_job(task, system, cfg.budgets, parallel_lanes=apart)
             for task in tasks for system in ready]
     uses_torch = any(s.name in TORCH_SYSTEMS for s in ready)
     records = execute(jobs, max(1, cfg.workers), cfg.progress, uses_torch)
