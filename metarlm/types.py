@@ -50,6 +50,12 @@ class Budget:
         """Seconds since the budget started."""
         return time.monotonic() - self.started
 
+    def account(self) -> Budget:
+        """A fresh account of what one part of the run spends, on the run's clock and with
+        its candidate budget."""
+        return Budget(max_candidates=self.max_candidates, seconds=self.seconds,
+                      started=self.started)
+
     def remaining(self) -> float:
         """Seconds left before the time limit (never negative)."""
         return max(0.0, self.seconds - self.elapsed())

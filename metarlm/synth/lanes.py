@@ -84,14 +84,14 @@ class Lane:
         """One expansion (or one program found); ``ended`` when the search has ended. What it
         spends is counted on the lane and added to ``budget``, the run's."""
         if self.own is None:
-            self.own = Budget(max_candidates=budget.max_candidates, seconds=budget.seconds,
-                              started=budget.started)
-        start, before = time.monotonic(), self._counts()
+            self.own = budget.account()
+        start = time.monotonic()
         try:
             return self.context.run(self._step)
         finally:
             self.seconds += time.monotonic() - start
-            self._count(budget, before)
+            own = self.own
+            self.settle(budget, own.candidates, own.model_calls, own.z3_calls)
 
     def _step(self) -> Program | None:
         assert self.own is not None
@@ -107,18 +107,13 @@ class Lane:
             self.ended = True
             return None
 
-    def _counts(self) -> tuple[int, int, int]:
-        own = self.own
-        return (0, 0, 0) if own is None else (own.candidates, own.model_calls, own.z3_calls)
-
-    def _count(self, budget: Budget, before: tuple[int, int, int]) -> None:
-        """Add what the last step spent to the lane's counts and the run's."""
-        after = self._counts()
-        dc, dm, dz = (a - b for a, b in zip(after, before))
-        self.candidates, self.model_calls, self.z3_calls = after
-        budget.candidates += dc
-        budget.model_calls += dm
-        budget.z3_calls += dz
+    def settle(self, budget: Budget, candidates: int, model_calls: int, z3_calls: int) -> None:
+        """The lane's counts are now these: what they grew by is added to ``budget``, the
+        run's."""
+        budget.candidates += candidates - self.candidates
+        budget.model_calls += model_calls - self.model_calls
+        budget.z3_calls += z3_calls - self.z3_calls
+        self.candidates, self.model_calls, self.z3_calls = candidates, model_calls, z3_calls
 
     def report(self) -> dict[str, float]:
         """What the lane spent, for the result's ``costs``."""

@@ -65,8 +65,7 @@ def event(lane: Lane, program: Program | None) -> dict[str, Any]:
         learned = program.rules[len(lane.search.ctx.background):]
     named = lane.origins(learned) if learned else {}
     return {"program": None if program is None else program_data(program),
-            "learned": program_data(Program(learned, program.algebra if program else "seq")),
-            "origins": [named[r] for r in learned],
+            "origins": [named[r] for r in learned],  # of the program's last rules, in order
             "candidates": lane.candidates, "model_calls": lane.model_calls,
             "z3_calls": lane.z3_calls, "seconds": lane.seconds, "unchecked": lane.unchecked,
             "started": lane.started, "stopped": lane.stopped, "ended": lane.ended}
@@ -104,18 +103,17 @@ class Replayed(Lane):
         if found is None:
             self.ended = True  # past the time limit: the turns are over anyway
             return None
-        budget.candidates += found["candidates"] - self.candidates
-        budget.model_calls += found["model_calls"] - self.model_calls
-        budget.z3_calls += found["z3_calls"] - self.z3_calls
-        self.candidates, self.model_calls = found["candidates"], found["model_calls"]
-        self.z3_calls, self.seconds = found["z3_calls"], found["seconds"]
+        self.settle(budget, found["candidates"], found["model_calls"], found["z3_calls"])
+        self.seconds, self.ended = found["seconds"], found["ended"]
         self._unchecked, self._started = found["unchecked"], found["started"]
-        self._stopped, self.ended = found["stopped"], found["ended"]
+        self._stopped = found["stopped"]
         if found["program"] is None:
             return None
-        learned = program_from_data(found["learned"]).rules
-        self._origins[learned] = dict(zip(learned, found["origins"]))
-        return program_from_data(found["program"])
+        program = program_from_data(found["program"])
+        names = found["origins"]
+        learned = program.rules[len(program.rules) - len(names):]
+        self._origins[learned] = dict(zip(learned, names))
+        return program
 
 
 class AheadLane(Replayed):
@@ -142,8 +140,7 @@ class AheadLane(Replayed):
         if self.inner.ended or budget.exhausted():
             return False
         if self._scratch is None:
-            self._scratch = Budget(max_candidates=budget.max_candidates,
-                                   seconds=budget.seconds, started=budget.started)
+            self._scratch = budget.account()
         program = self.inner.step(self._scratch)
         self.recorded.append(event(self.inner, program))
         return True
@@ -151,7 +148,7 @@ class AheadLane(Replayed):
     def next_event(self, budget: Budget) -> dict[str, Any] | None:
         if not self.recorded and not self.ahead(budget):
             return None
-        return self.recorded.popleft() if self.recorded else None
+        return self.recorded.popleft()
 
 
 class RemoteLane(Replayed):

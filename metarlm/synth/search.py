@@ -30,7 +30,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from metarlm.exec.check import CheckReport, check_demo, run_many
-from metarlm.exec.holes import remembering
 from metarlm.lang.demo import Demo, Output, format_output
 from metarlm.lang.dsl import Program, print_rule
 from metarlm.lang.interp import Fail, Ok, Result, Step, derive, render
@@ -198,8 +197,8 @@ def synthesize(demo: Demo, config: SearchConfig | None = None, *,
     searched: int | None = None  # candidates the search checked, if it ran
     if not found and cfg.use_enumeration and not budget.exhausted():
         before = budget.candidates
-        with remembering():  # one search's hole fillings, posed again from other states
-            more, stopped = _search(demo, budget, cfg, guide, progress)
+        # each lane remembers its own hole fillings (metarlm.synth.lanes)
+        more, stopped = _search(demo, budget, cfg, guide, progress)
         found += more
         searched = budget.candidates - before
     # Ranking waits for the load too, so that what is chosen (and what the report says of
