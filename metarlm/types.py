@@ -148,6 +148,7 @@ class SearchSettings:
     joint_tokens: int = 2  # tokens each jointly abduced word may mean (0 to this)
     hole_tokens: int = 3  # tokens an abduced word may mean (0 to this), sequence algebra
     max_anchors: int = 2  # words kept literally in a left-hand side read off an input
+    head_words: int = 1  # 1: the gap beside an anchor may be its nearest word and the rest
     bindings: int = 3  # bindings of a left-hand side to an input that are read
     max_rhs: int = 12  # items of a right-hand side read off an output
     max_segmentations: int = 24  # right-hand sides read off one output for one binding

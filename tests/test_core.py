@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from metarlm.data import load_miniscan, load_scan
@@ -339,3 +341,16 @@ def test_the_generators_score_weighs_in_at_two_symbols_a_nat() -> None:
     a, b = rank(likely, enum.ctx), rank(unlikely, enum.ctx)
     assert a[0] == b[0] and b[1] - a[1] == 8  # 4 nats apart, DL_WEIGHT = 0.5 nats a symbol
     assert a[2:] == b[2:]
+
+
+def test_no_program_uses_a_variable_kind_the_domain_lacks() -> None:
+    """A domain of u and y variables gets no x from any generator (a widened rule, a read-off
+    span), and reads a prefix that takes the next word as `ka u1 y1`."""
+    demo = load_demo("benchmarks/unseen/coins.json")
+    assert demo.domain.var_kinds == frozenset("uy")
+    search = searcher(demo, Budget(seconds=30))
+    found = list(itertools.islice(search.run(), 4))
+    assert found
+    for program in found:
+        assert all(v.kind in "uy" for r in program.rules for v in r.variables()), program
+    assert any("ka u1 y1 ->" in print_rule(r) for r in found[0].rules), found[0]

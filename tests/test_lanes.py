@@ -124,7 +124,7 @@ def test_the_unguided_lane_searches_as_the_search_alone_does(tiny: Path,
     from metarlm.synth.search import searcher
 
     tasks = build_tasks("miniscan-random", 0, SuiteOptions(episodes=3, workdir=tmp_path))
-    demo = parse_demo(truncated(tasks[2], 2).demo)  # found only after the beams are spent
+    demo = parse_demo(truncated(tasks[2], 1).demo)  # found only after the beams are spent
 
     def first(lanes: list[Lane], budget: Budget) -> tuple[Program, int]:
         lane, program = next(found for found in in_turns(lanes, budget) if found[0] is lanes[0])

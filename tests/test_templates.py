@@ -59,6 +59,36 @@ def test_a_head_or_tail_word_and_the_rest() -> None:
 
 
 
+def test_a_function_word_and_the_word_beside_it() -> None:
+    """Beside a function word, a gap may be its nearest word and the rest: a prefix that
+    takes the next word (`ka u1 y1`), a suffix that takes the one before (`y1 u1 mo`)."""
+    u1, x1, y1, y2 = Var("u", 1), Var("x", 1), Var("y", 1), Var("y", 2)
+    ka, mo = Word("ka"), Word("mo")
+    shapes = set(lhs_templates("ka zib blorp".split(), 1, frozenset("uxy"), frozenset({"ka"})))
+    assert {(ka, u1, y1), (ka, x1), (ka, y1)} <= shapes
+    assert (ka, u1, y1) in set(lhs_templates(["ka", "zib"], 1, frozenset("uxy"),
+                                             frozenset({"ka"})))  # the rest may be empty
+    shapes = set(lhs_templates("a b mo c".split(), 1, frozenset("uxy"), frozenset({"mo"})))
+    assert (y1, u1, mo, y2) in shapes
+    plain = set(lhs_templates("ka zib blorp".split(), 1, frozenset("uxy"), frozenset({"ka"}),
+                              heads=False))
+    assert (ka, x1) in plain and not {(ka, u1, y1), (ka, u1, x1)} & plain
+    # words that have meanings of their own (any word anchors) are never read apart
+    assert (Word("a"), u1, x1) not in set(lhs_templates("a + b".split(), 1, frozenset("ux")))
+
+
+@given(st.lists(st.sampled_from("abcde"), min_size=1, max_size=6),
+       st.sampled_from(["u", "ux", "uy", "xy", "uxy"]), st.booleans())
+@settings(max_examples=80, deadline=None)
+def test_templates_use_only_the_allowed_kinds(words: list[str], kinds: str,
+                                              function: bool) -> None:
+    anchorable = frozenset(words[:2]) if function else None
+    for lhs in lhs_templates(words, 2, frozenset(kinds), anchorable):
+        assert all(it.kind in kinds for it in lhs if isinstance(it, Var)), lhs
+        probe = Program((Rule(lhs, ()),))
+        assert evaluate(probe, words) == Ok(()), lhs
+
+
 def all_segmentations(output: tuple[str, ...], pieces: list[tuple[object, tuple[str, ...]]],
                       longest: int) -> list[tuple[object, ...]]:
     """Every segmentation of ``output`` into pieces and tokens, in the generator's order, by

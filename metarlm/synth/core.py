@@ -42,7 +42,7 @@ from metarlm.synth.generators import default_generators
 from metarlm.synth.generators.systematic import SystematicLane
 from metarlm.synth.placement import placements
 from metarlm.synth.ranking import rank
-from metarlm.synth.rule_prior import plausible
+from metarlm.synth.rule_prior import in_grammar, plausible
 from metarlm.types import Budget, SearchSettings, size
 
 EXHAUSTED = "search space exhausted up to {} rules"
@@ -262,7 +262,11 @@ class Search:
         moves = []
         for move in self._moves(state, problems, reserve):
             self.ctx.note(move.rules, move.origin)
-            if move.learned is not None or plausible(move.rules, self.ctx.cooccur):
+            # (a generator may guess a rule the domain's grammar cannot write: `x1` where
+            # the domain allows only u and y)
+            if in_grammar(move.rules if move.learned is None else move.learned,
+                          self.ctx.kinds) and (move.learned is not None
+                                               or plausible(move.rules, self.ctx.cooccur)):
                 moves.append(move)
             if self.budget.exhausted():
                 break

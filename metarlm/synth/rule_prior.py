@@ -138,3 +138,8 @@ def plausible(bundle: Sequence[Rule], cooccur: dict[str, set[str]]) -> bool:
                                         for t in rule.rhs):
                 return False
     return True
+
+
+def in_grammar(rules: Sequence[Rule], kinds: frozenset[str]) -> bool:
+    """Whether every variable of these rules is of a kind the domain allows."""
+    return all(v.kind in kinds for rule in rules for v in rule.variables())

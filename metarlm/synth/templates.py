@@ -38,19 +38,28 @@ def call_patterns(variables: Sequence[Var], longest: int) -> Iterator[tuple[Var,
 
 def lhs_templates(words: Sequence[str], max_anchors: int = 2,
                   kinds: frozenset[str] = frozenset("ux"),
-                  anchorable: frozenset[str] | None = None) -> Iterator[tuple[LhsItem, ...]]:
-    """Left-hand sides that match ``words``: anchors kept, gaps made variables.
+                  anchorable: frozenset[str] | None = None,
+                  heads: bool = True) -> Iterator[tuple[LhsItem, ...]]:
+    """Left-hand sides of the allowed variable kinds that match ``words``: anchors kept, gaps
+    made variables (``_gap_options``). With ``heads``, a gap beside an anchor may be its
+    nearest word and the rest, where the anchors are function words (``anchorable``, words
+    no rule reads alone): a word that has a meaning of its own (an identifier copied by
+    `u1 -> u1`) anchors no rule that reads the word beside it apart (`a u1 x1`).
 
-    A gap of one word becomes ``u`` or ``x``, a longer one ``x``; with ``y`` allowed, a gap at
-    either end (even an empty one) may also become ``y``: `x1 hundred y1` from "two hundred".
+    The anchor-free ones come first: two single words `u1 u2`, two spans `x1 x2`, and a head or
+    a tail word and the rest, `u1 x1` and `x1 u1` (`u1 x1` reads "mille tre cento" as 1000+300).
     """
     seen: set[tuple[LhsItem, ...]] = set()
     n = len(words)
+    span = _span_kind(kinds)
+    heads = heads and anchorable is not None
     loose: list[tuple[LhsItem, ...]] = []
-    if n == 2:
-        loose += [(Var("u", 1), Var("u", 2)), (Var("x", 1), Var("x", 2))]
-    if n >= 2:  # a head or a tail word and the rest: `u1 x1` reads "mille tre cento" as 1000+300
-        loose += [(Var("u", 1), Var("x", 1)), (Var("x", 1), Var("u", 1))]
+    if n == 2 and "u" in kinds:
+        loose.append((Var("u", 1), Var("u", 2)))
+    if n == 2 and span:
+        loose.append((Var(span, 1), Var(span, 2)))
+    if n >= 2 and "u" in kinds and span:
+        loose += [(Var("u", 1), Var(span, 1)), (Var(span, 1), Var("u", 1))]
     for lhs in loose:
         if lhs not in seen:
             seen.add(lhs)
@@ -61,26 +70,59 @@ def lhs_templates(words: Sequence[str], max_anchors: int = 2,
                 continue
             if anchorable is not None and any(words[a] not in anchorable for a in anchors):
                 continue
-            for lhs in _fill_gaps(words, anchors, "y" in kinds):
+            for lhs in _fill_gaps(words, anchors, kinds, heads):
                 if lhs not in seen and len(lhs) > 1:
                     seen.add(lhs)
                     yield lhs
 
 
+def _span_kind(kinds: frozenset[str]) -> str | None:
+    """The kind a gap of several words takes: ``x`` where allowed, else ``y``."""
+    return "x" if "x" in kinds else "y" if "y" in kinds else None
+
+
+def _gap_options(size: int, edge: str | None, kinds: frozenset[str],
+                 heads: bool = True) -> list[tuple[str, ...]]:
+    """The variable kinds that can fill a gap of ``size`` words, in order of preference.
+
+    One word is a ``u`` or a span; several are a span, or a single word next to an anchor and
+    a span for the rest (`ka u1 y1` for a prefix that takes the next word: "ka blorp zib").
+    A gap at the start or the end (``edge``) may also be a ``y`` (even an empty one), alone or
+    after (before) that single word: `x1 hundred y1` from "two hundred".
+    """
+    if size == 0:
+        return [()] + ([("y",)] if edge and "y" in kinds else [])
+    span = _span_kind(kinds)
+    out: list[tuple[str, ...]] = []
+    if size == 1 and "u" in kinds:
+        out.append(("u",))
+    if span:
+        out.append((span,))
+    if edge and "y" in kinds and ("y",) not in out:
+        out.append(("y",))
+    if heads and "u" in kinds and span:
+        rest = "y" if edge and "y" in kinds else span
+        if size >= 2 or rest == "y":  # a y rest may be empty: one word will do
+            if edge != "start":  # the word right after the anchor before the gap
+                out.append(("u", rest))
+            if edge != "end":  # the word right before the anchor after it
+                out.append((rest, "u"))
+    return out
+
+
 def _fill_gaps(words: Sequence[str], anchors: tuple[int, ...],
-               edge_y: bool = False) -> Iterator[tuple[LhsItem, ...]]:
+               kinds: frozenset[str] = frozenset("ux"),
+               heads: bool = True) -> Iterator[tuple[LhsItem, ...]]:
     bounds = [-1, *anchors, len(words)]
     gaps = [bounds[i + 1] - bounds[i] - 1 for i in range(len(bounds) - 1)]
-    options: list[list[tuple[str, ...]]] = [
-        [()] if g == 0 else ([("u",), ("x",)] if g == 1 else [("x",)]) for g in gaps]
-    if edge_y:
-        for k in (0, len(gaps) - 1):
-            options[k] = options[k] + [("y",)]
+    last = len(gaps) - 1
+    options = [_gap_options(g, "start" if i == 0 else "end" if i == last else None, kinds, heads)
+               for i, g in enumerate(gaps)]
     for choice in itertools.product(*options):
         items: list[LhsItem] = []
         counts = {"u": 0, "x": 0, "y": 0}
-        for gi, kinds in enumerate(choice):
-            for kind in kinds:
+        for gi, kinds_here in enumerate(choice):
+            for kind in kinds_here:
                 counts[kind] += 1
                 items.append(Var(kind, counts[kind]))  # type: ignore[arg-type]
             if gi < len(anchors):

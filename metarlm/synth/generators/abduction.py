@@ -165,7 +165,8 @@ class JointAbduction(Generator):
         if len(ex.input) == 1:
             return
         anchors = function_words(ctx.program(state.learned), ex.input)
-        for lhs in lhs_templates(ex.input, s.max_anchors, ctx.kinds, anchors):
+        for lhs in lhs_templates(ex.input, s.max_anchors, ctx.kinds, anchors,
+                                 bool(s.head_words)):
             for binding in bindings(lhs, ex.input, s.bindings):
                 for bundle in joint(ctx.background, state.learned, lhs, binding, ex,
                                     ctx.examples, s.hole_tokens + 1, ctx.budget,

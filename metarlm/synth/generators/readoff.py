@@ -71,7 +71,8 @@ class ReadOff(Generator):
         current = ctx.program(state.learned)
         s = ctx.settings
         anchors = function_words(current, ex.input)
-        for lhs in lhs_templates(ex.input, s.max_anchors, ctx.kinds, anchors):
+        for lhs in lhs_templates(ex.input, s.max_anchors, ctx.kinds, anchors,
+                                 bool(s.head_words)):
             for binding in bindings(lhs, ex.input, s.bindings):
                 yield from self._rhs(state, lhs, binding, ex, ctx, fit)
 
