@@ -53,3 +53,20 @@ def test_pack_examples_marks_outputs_of_the_wrong_kind_impossible() -> None:
     assert pack_examples(seq, "seq", SymbolTable()).possible
     assert not pack_examples(seq, "int", SymbolTable()).possible
     assert not pack_examples([Example(("a",), 2**63)], "int", SymbolTable()).possible
+
+
+def test_numba_is_asked_its_thread_count_once(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Every numba.get_num_threads() takes a lock Numba shares between processes; a forked
+    search killed while holding it once left its parent waiting for good."""
+    import numba
+
+    from metarlm.exec import pack
+
+    calls = []
+    monkeypatch.setattr(pack, "_THREADS", [])
+    monkeypatch.setattr(numba, "get_num_threads", lambda: calls.append(1) or 2)
+    big = 10 * pack.PARALLEL_MIN
+    assert pack.parallel_chunks(big) == 16 and pack.parallel_chunks(big) == 16
+    assert len(calls) == 1
+    pack.serial_only()  # what a forked child does first
+    assert pack.parallel_chunks(big) == 0 and len(calls) == 1

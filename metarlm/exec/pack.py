@@ -124,16 +124,29 @@ def pack_examples(examples: Sequence[Example], algebra: str,
                           np.array(ints, dtype=np.int64).reshape(-1), possible)
 
 
+_THREADS: list[int] = []  # Numba's thread count, asked once per process
+
+
 def parallel_chunks(n: int) -> int:
     """Parallel chunks for a batch of n items; 0 means run serially (small batches)."""
-    import numba
+    if not _THREADS:
+        import numba
 
-    # OpenMP's spinning workers made batches 30x slower when other processes (or torch's own
-    # OpenMP pool) shared the cores; Numba's workqueue layer has no such cliff.
-    if "NUMBA_THREADING_LAYER" not in os.environ:
-        numba.config.THREADING_LAYER = "workqueue"
-    threads = int(numba.get_num_threads())
+        # OpenMP's spinning workers made batches 30x slower when other processes (or torch's
+        # own OpenMP pool) shared the cores; Numba's workqueue layer has no such cliff.
+        if "NUMBA_THREADING_LAYER" not in os.environ:
+            numba.config.THREADING_LAYER = "workqueue"
+        # asked once: every call takes a lock Numba shares between processes, which a forked
+        # search killed while holding it would leave taken for good (metarlm.synth.parallel)
+        _THREADS.append(int(numba.get_num_threads()))
+    threads = _THREADS[0]
     return 0 if threads < 2 or n < PARALLEL_MIN else min(n, 8 * threads)
+
+
+def serial_only() -> None:
+    """Run every batch serially from now on: in a forked child, which has none of Numba's
+    worker threads and must never touch the lock Numba shares with its parent."""
+    _THREADS[:] = [1]
 
 
 def kernel_limits(fuel: int, max_output: int) -> tuple[int, int]:

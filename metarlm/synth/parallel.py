@@ -32,6 +32,7 @@ from multiprocessing.connection import Connection, Pipe
 from typing import Any
 
 from metarlm.errors import MetarlmError
+from metarlm.exec.pack import serial_only
 from metarlm.lang.dsl import Program, Rule, program_data, program_from_data
 from metarlm.synth.core import Search
 from metarlm.synth.lanes import Lane
@@ -177,6 +178,7 @@ class RemoteLane(Replayed):
             code = 0
             try:
                 ours.close()
+                serial_only()  # Numba's workers stayed in the parent; its lock is shared
                 if lane.search is not None:
                     lane.search.observer = None  # a live status is this process's to show
                 _serve(lane, budget, theirs)
