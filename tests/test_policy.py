@@ -105,7 +105,20 @@ def test_ranking_many_programs_scores_each_shared_step_once(
     memo: dict = {}
     shared = [policy.decomposition_logprob(p, None, examples, memo) for p in programs]
     assert shared == alone and all(math.isfinite(v) for v in shared)
-    assert len(calls) == 2 + 2  # dax and lug once, then each distinct third rule
+    # dax and lug once each; then the third rule in each distinct state: the first two
+    # programs hold (dax, lug), the third (lug, dax), its own order
+    assert len(calls) == 2 + 3
+
+
+def test_a_decomposition_keeps_the_programs_rule_order(tiny: Path) -> None:
+    """Rules are in force in the program's order, not in the order they are first needed:
+    `u1 x1`, needed first, would read "ka blorp pa dax" before `y1 pa y2` does, and the
+    program's own derivation would then find no next rule (a log-probability of -inf)."""
+    policy = Policy.load(tiny)
+    demo = load_demo("benchmarks/unseen/ka_plural.json")
+    program = parse_program("fep -> SMALL\nka -> PL\nzib -> RED\nblorp -> CAT\ndax -> DOG\n"
+                            "wug -> BIRD\ny1 pa y2 -> [y1] AND [y2]\nu1 x1 -> [x1] [u1]", "rules")
+    assert math.isfinite(policy.decomposition_logprob(program, None, demo.examples))
 
 
 def _text(rule) -> str:  # type: ignore[no-untyped-def]

@@ -174,6 +174,11 @@ class Policy:
         memo = {} if memo is None else memo
         learned_from = len(background) if background is not None else 0
         in_force = Program(program.rules[:learned_from], program.algebra)
+        # the rules in force keep the program's order, as in the states the policy is trained
+        # on: appended in the order they are needed, a rule read first (`u1 x1`) could take
+        # the inputs of one that the program puts before it (`y1 pa y2`), and the program's
+        # own derivation would then find no next rule
+        chosen = set(in_force.rules)
         total, steps = 0.0, 0
         while steps <= len(program.rules):
             bad = memo.get(("failing", in_force.rules))
@@ -190,7 +195,8 @@ class Policy:
             if key not in memo:
                 memo[key] = self.score(Problem((sub, *others), in_force), [rule])[0]
             total += memo[key]
-            in_force = Program(in_force.rules + (rule,), program.algebra)
+            chosen.add(rule)
+            in_force = Program(tuple(r for r in program.rules if r in chosen), program.algebra)
             steps += 1
         return total
 
