@@ -354,3 +354,35 @@ def test_no_program_uses_a_variable_kind_the_domain_lacks() -> None:
     for program in found:
         assert all(v.kind in "uy" for r in program.rules for v in r.variables()), program
     assert any("ka u1 y1 ->" in print_rule(r) for r in found[0].rules), found[0]
+
+
+def test_the_core_drops_moves_the_domains_variable_kinds_cannot_write() -> None:
+    """A generator's rule with a kind the domain lacks (here `x1` where only u and y are
+    allowed) is never checked; the same rule in u and y is."""
+    from metarlm.synth.base import Generator, Move
+
+    wide, narrow = (parse_program(t, "rules").rules[0]
+                    for t in ("ka x1 -> [x1] [x1]", "ka u1 y1 -> [u1] [u1] [y1]"))
+
+    class Both(Generator):
+        name = "both"
+
+        def propose(self, state, problems, ctx):  # type: ignore[no-untyped-def]
+            yield Move((wide,), "a span")
+            yield Move((narrow,), "a word and the rest")
+
+    examples = [Example(("zib",), ("A",)), Example(("ka", "zib"), ("A", "A"))]
+    background = parse_program("zib -> A", "rules")
+    checked: list[tuple] = []
+    search = Search(examples, background, "seq", Budget(seconds=10), kinds=frozenset("uy"),
+                    generators=[Both()], observer=checked.append)
+    check = search.checker.check
+
+    def recorded(lists):  # type: ignore[no-untyped-def]
+        checked.extend(lists)
+        return check(lists)
+
+    search.checker.check = recorded  # type: ignore[method-assign]
+    found = list(search.run())
+    assert found and all(wide not in ls for ls in checked)
+    assert any(narrow in ls for ls in checked)
