@@ -14,6 +14,7 @@ from strategies import TOKENS, WORDS, inputs, programs
 
 from metarlm.data import load_miniscan
 from metarlm.exec.check import (
+    _LANES,
     check_batch,
     check_demo,
     check_token_batch,
@@ -170,6 +171,20 @@ def test_fillable_rules_out_only_sketches_no_filling_fits(demo: tuple) -> None:
         assert ok or not found  # a necessary condition: what it rules out has no filling
         if any(ex.output for ex in examples):  # then an unused hole has a token to take
             assert ok == bool(found)  # and exact in the sequence algebra
+
+
+@SETTINGS
+@given(demos("seq"))
+def test_fillable_with_kept_lanes_equals_a_fresh_lane(demo: tuple) -> None:
+    candidates, examples = demo
+    # sketches extend the candidates by a rule of another, as the search's sketches do
+    children = [Program(p.rules + (q.rules[-1],)) for p in candidates for q in candidates]
+    kept = [fillable(batch, examples) for batch in (candidates, children, candidates)]
+    fresh = []
+    for batch in (candidates, children, candidates):
+        _LANES.clear()
+        fresh.append(fillable(batch, examples))
+    assert kept == fresh
 
 
 def test_fillable_passes_integer_sketches_and_judges_sequence_ones() -> None:

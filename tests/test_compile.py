@@ -12,6 +12,7 @@ from metarlm.exec.compile import (
     INVALID,
     NEEDS_REFERENCE,
     VALID,
+    RowCache,
     SymbolTable,
     kernels,
     lower_program,
@@ -222,3 +223,41 @@ def test_kernels_compiled_from_other_sources_are_found_stale(
     assert stale_kernels(modules) == []
     monkeypatch.setattr(layout, "STAMP", layout.STAMP + 1)
     assert stale_kernels(modules) == list(modules)
+
+
+def _children(parents: list[Program], extra: list[Rule]) -> list[Program]:
+    """Sketch-like programs: each parent extended by a shared rule object and by an equal
+    copy of it (a new object, the cache's by-value path)."""
+    out = []
+    for parent, rule in zip(parents, extra):
+        out.append(Program(parent.rules + (rule,), parent.algebra))
+        out.append(Program(parent.rules + (Rule(rule.lhs, rule.rhs),), parent.algebra))
+    return out
+
+
+@SETTINGS
+@given(st.lists(programs("seq"), min_size=1, max_size=4),
+       st.lists(programs(), min_size=1, max_size=3), st.integers(1, 40))
+def test_row_cache_lowers_like_lower_programs(parents: list[Program], others: list[Program],
+                                              limit: int) -> None:
+    symbols = SymbolTable()
+    cache = RowCache("seq", symbols)
+    cache.LIMIT = limit  # small limits make the cache reset between batches
+    extra = [r for p in parents + others for r in p.rules]
+    batches = [parents, _children(parents, extra), _children(parents, extra[::-1]),
+               others + [Program((), "seq")], parents]
+    for batch in batches:
+        got, want = cache.lower(batch), lower_programs(batch, symbols)
+        assert got.status.tolist() == want.status.tolist()
+        for k, status in enumerate(want.status):
+            if status != INVALID:
+                assert (got.code[k] == want.code[k, : got.code.shape[1]]).all()
+                assert not want.code[k, got.code.shape[1]:].any()
+
+
+def test_row_cache_marks_a_malformed_parent_invalid_in_every_child() -> None:
+    bad = Rule((Word("a"),), (Call(Var("x", 1)),))  # unbound
+    good = parse_program("b -> B", "rules").rules[0]
+    cache = RowCache("seq", SymbolTable())
+    low = cache.lower([Program((bad, good)), Program((bad, good, good)), Program((good, good))])
+    assert low.status.tolist() == [INVALID, INVALID, VALID]

@@ -20,6 +20,7 @@ import numpy as np
 from metarlm.exec.compile import (
     NEEDS_REFERENCE,
     VALID,
+    RowCache,
     SymbolTable,
     lower_programs,
     lower_token_ids,
@@ -102,6 +103,31 @@ def check_batch(programs: Sequence[Program], examples: Sequence[Example],
     return verdicts
 
 
+class _SketchLane:
+    """One example set's symbol table, packed examples and lowered rules, kept across the
+    search's ``fillable`` calls: every sketch repeats the background and the state's rules."""
+
+    def __init__(self, examples: Sequence[Example]) -> None:
+        symbols = SymbolTable()
+        self.packed = pack_examples(examples, "seq", symbols)
+        self.rows = RowCache("seq", symbols)
+
+
+_LANES: dict[tuple[Example, ...], _SketchLane] = {}
+LANES_LIMIT = 16  # example sets whose lanes are kept (a search poses a few at a time)
+
+
+def _lane(examples: Sequence[Example]) -> _SketchLane:
+    key = tuple(examples)
+    lane = _LANES.pop(key, None)
+    if lane is None:
+        lane = _SketchLane(key)
+        if len(_LANES) >= LANES_LIMIT:
+            del _LANES[next(iter(_LANES))]  # the least recently used
+    _LANES[key] = lane
+    return lane
+
+
 def fillable(sketches: Sequence[Program], examples: Sequence[Example],
              fuel: int = DEFAULT_FUEL, max_output: int = MAX_OUTPUT) -> list[bool]:
     """Per sketch, False where no filling of its holes can reproduce every example, as the
@@ -111,8 +137,10 @@ def fillable(sketches: Sequence[Program], examples: Sequence[Example],
     where = [k for k, p in enumerate(sketches) if p.algebra == "seq"]
     if not where or not examples:
         return out
-    lowered, _, verdict = lowered_verdicts([sketches[k] for k in where], examples, "seq",
-                                           fuel, max_output, shared=True)
+    lane = _lane(examples)
+    lowered = lane.rows.lower([sketches[k] for k in where])
+    verdict = kernel_verdicts(lowered.code, lowered.status, lane.packed, "seq", fuel,
+                              max_output)
     for n, k in enumerate(where):
         if lowered.status[n] == VALID:  # malformed rows are the reference's to judge
             out[k] = bool(verdict[n])

@@ -293,6 +293,71 @@ def lower_programs(programs: Sequence[Program], symbols: SymbolTable, width: int
     return Lowered(code, np.array([s for _, s in rows], dtype=np.int64))
 
 
+class RowCache:
+    """Rows of programs of one algebra lowered under one symbol table across calls: each rule
+    object is lowered once and each program's rules but its last (the parent a sketch
+    extends) once, so a batch costs a lookup and one rule per program."""
+
+    LIMIT = 1 << 16  # rule objects (kept alive: their ids stay theirs) or heads between resets
+
+    def __init__(self, algebra: str, symbols: SymbolTable) -> None:
+        self.algebra, self.symbols = algebra, symbols
+        self._rules: dict[int, tuple[Rule, RuleEntry | None]] = {}
+        self._heads: dict[tuple[int, ...], tuple[list[int], int, tuple[Rule, ...]]] = {}
+        self._values: dict[Rule, RuleEntry | None] = {}
+
+    def lower(self, programs: Sequence[Program]) -> Lowered:
+        """The programs' rows and statuses, as ``lower_programs`` gives them."""
+        if len(self._rules) > self.LIMIT or len(self._heads) > self.LIMIT:
+            self._rules.clear()
+            self._heads.clear()
+            self._values.clear()
+        rows = [self._row(p) for p in programs]
+        code = np.zeros((len(rows), max([3] + [len(r) for r, _ in rows])), dtype=np.int64)
+        for k, (row, _) in enumerate(rows):
+            code[k, : len(row)] = row
+        return Lowered(code, np.array([s for _, s in rows], dtype=np.int64))
+
+    def _row(self, program: Program) -> tuple[list[int], int]:
+        rules = program.rules
+        if program.algebra != self.algebra or not rules:
+            return lower_program(program, self.symbols)
+        parent = rules[:-1]
+        key = tuple(map(id, parent))
+        head = self._heads.get(key)
+        if head is None:  # the entry holds the parent's rules, so the ids in key stay theirs
+            head = self._heads[key] = (*self._join([0, 0, 0], VALID, parent), parent)
+        return self._join(head[0], head[1], rules[-1:])
+
+    def _join(self, row: list[int], status: int, rules: Sequence[Rule]) -> tuple[list[int], int]:
+        """row (a program's, or [0, 0, 0] for INVALID) extended by rules."""
+        if status == INVALID:
+            return row, status
+        row = row.copy()
+        for rule in rules:
+            entry = self._entry(rule)
+            if entry is None:
+                return [0, 0, 0], INVALID
+            ints, st, holes = entry
+            row[0] += 1
+            row[1] = max(row[1], ints[0])  # the longest left-hand side
+            row[2] = max(row[2], holes)
+            row += ints
+            if st != VALID:
+                status = st
+        return row, status
+
+    def _entry(self, rule: Rule) -> RuleEntry | None:
+        found = self._rules.get(id(rule))
+        if found is None:  # a new object, often equal to one lowered before (hashing it
+            # costs a tenth of lowering it)
+            entry = self._values.get(rule, False)
+            if entry is False:
+                entry = self._values[rule] = _rule_entry(rule, self.algebra, self.symbols)
+            found = self._rules[id(rule)] = (rule, entry)  # type: ignore[assignment]
+        return found[1]
+
+
 class RulePool:
     """Rules interned once per demonstration: an id per distinct rule (equal rules, one id),
     its ints in ``pool`` at ``rmeta[id]``, and its profile on the demonstration's examples
@@ -488,6 +553,7 @@ def lower_token_ids(ids: np.ndarray, word_map: np.ndarray, token_map: np.ndarray
     return Lowered(code, status)
 
 
-__all__ = ["INVALID", "NEEDS_REFERENCE", "VALID", "Lowered", "RulePool", "SymbolTable", "kernels",
-           "lower_program", "lower_programs", "lower_rule", "lower_token_ids", "slot_map",
+__all__ = ["INVALID", "NEEDS_REFERENCE", "VALID", "Lowered", "RowCache", "RulePool",
+           "SymbolTable", "kernels", "lower_program", "lower_programs", "lower_rule",
+           "lower_token_ids", "slot_map",
            "stale_kernels"]
