@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -207,14 +207,24 @@ def _lower_shared(program: Program, symbols: SymbolTable,
     """``lower_program`` rule by rule through the cache."""
     if program.algebra not in ("seq", "int"):
         return [0, 0, 0], INVALID
-    row, status = [len(program.rules), 0, 0], VALID
-    for rule in program.rules:
+
+    def entry(rule: Rule) -> RuleEntry | None:
         key = id(rule)
-        entry = cache[key] if key in cache else cache.setdefault(
+        return cache[key] if key in cache else cache.setdefault(
             key, _rule_entry(rule, program.algebra, symbols))
-        if entry is None:
+
+    return _extended([0, 0, 0], VALID, program.rules, entry)
+
+
+def _extended(row: list[int], status: int, rules: Sequence[Rule],
+              entry: Callable[[Rule], RuleEntry | None]) -> tuple[list[int], int]:
+    """A row extended in place by the rules' entries; INVALID where a rule has none."""
+    for rule in rules:
+        found = entry(rule)
+        if found is None:
             return [0, 0, 0], INVALID
-        ints, st, holes = entry
+        ints, st, holes = found
+        row[0] += 1
         row[1] = max(row[1], ints[0])  # the longest left-hand side
         row[2] = max(row[2], holes)
         row += ints
@@ -333,19 +343,7 @@ class RowCache:
         """row (a program's, or [0, 0, 0] for INVALID) extended by rules."""
         if status == INVALID:
             return row, status
-        row = row.copy()
-        for rule in rules:
-            entry = self._entry(rule)
-            if entry is None:
-                return [0, 0, 0], INVALID
-            ints, st, holes = entry
-            row[0] += 1
-            row[1] = max(row[1], ints[0])  # the longest left-hand side
-            row[2] = max(row[2], holes)
-            row += ints
-            if st != VALID:
-                status = st
-        return row, status
+        return _extended(row.copy(), status, rules, self._entry)
 
     def _entry(self, rule: Rule) -> RuleEntry | None:
         found = self._rules.get(id(rule))
