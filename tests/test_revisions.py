@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from metarlm.lang.demo import Example
 from metarlm.lang.domain import parse_program
-from metarlm.lang.dsl import Program, print_rule
-from metarlm.lang.interp import Ok, evaluate
+from metarlm.lang.dsl import Program, Var, print_rule
+from metarlm.lang.interp import Ok, derive, evaluate
 from metarlm.synth.generators.revisions import repairs, widened
 from metarlm.synth.plugins.precedence import precedence_order
 
@@ -51,3 +54,54 @@ def test_precedence_puts_span_rules_before_word_rules_before_loose_ones() -> Non
     full = parse_program(SCAN_RULES, "scan")
     assert evaluate(Program(ordered, "seq"), longer) == evaluate(full, longer)
     assert isinstance(evaluate(full, longer), Ok)
+
+
+def _oracle(program: Program, learned: tuple, examples: list[Example]) -> tuple:
+    """The precedence levels from every example's whole derivation."""
+    offset, spanning = len(program.rules) - len(learned), set()
+    for ex in examples:
+        stack = [derive(program, ex.input)[1]]
+        while stack:
+            step = stack.pop()
+            if step is not None:
+                if any(k.end - k.start > 1 for k in step.children):
+                    spanning.add(step.rule - offset)
+                stack.extend(step.children)
+
+    def level(i: int) -> tuple[int, int]:
+        rule = learned[i]
+        if not rule.variables():
+            return 0, 0
+        if all(isinstance(it, Var) for it in rule.lhs):
+            return 3, 0
+        return (1, -sum(v.kind != "u" for v in rule.variables())) if i in spanning else (2, 0)
+    return tuple(learned[i] for i in sorted(range(len(learned)), key=level))
+
+
+SCAN_PROGRAM = parse_program(SCAN_RULES, "scan")
+COMMANDS = ("walk opposite left", "jump left twice", "run twice after walk", "look and walk",
+            "walk around right thrice", "jump opposite left after look twice")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.permutations(range(len(SCAN_PROGRAM.rules))), st.integers(1, 8),
+       st.lists(st.sampled_from(COMMANDS), min_size=1, max_size=4))
+def test_precedence_order_equals_levels_from_every_derivation(
+        order: list[int], n_learned: int, commands: list[str]) -> None:
+    rules = tuple(SCAN_PROGRAM.rules[i] for i in order)
+    program = Program(rules, "seq")
+    learned = rules[-n_learned:]
+    examples = [Example(tuple(c.split()), ()) for c in commands]  # outputs are not read
+    assert precedence_order(program, learned, examples) == _oracle(program, learned, examples)
+
+
+def test_precedence_derives_nothing_when_no_outcome_changes_the_order(monkeypatch) -> None:
+    from metarlm.synth.plugins import precedence
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("derived")
+    monkeypatch.setattr(precedence, "derive", refuse)
+    learned = _rules("jump -> I_JUMP\nx1 twice -> [x1] [x1]\nu1 u2 -> [u2] [u1]")
+    program = Program(learned, "seq")
+    examples = [Example(("jump", "twice"), ("I_JUMP", "I_JUMP"))]
+    assert precedence_order(program, learned, examples) == learned

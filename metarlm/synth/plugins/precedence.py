@@ -9,10 +9,11 @@ precedence``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 from metarlm.lang.demo import Example
-from metarlm.lang.dsl import Program, Rule
+from metarlm.lang.dsl import Program, Rule, Word
 from metarlm.lang.interp import derive
 from metarlm.synth.base import Plugin
 from metarlm.synth.rule_prior import anchored, is_primitive
@@ -42,14 +43,38 @@ def precedence_order(program: Program, learned: tuple[Rule, ...],
     decides how longer inputs read.
     """
     offset = len(program.rules) - len(learned)
-    spans = [False] * len(program.rules)
+    # Only the anchored rules' levels depend on the derivations. Where no outcome of them
+    # changes the order (one such rule among words, say), nothing is derived; otherwise only
+    # the examples whose input has such a rule's words, until each is seen calling a span.
+    undecided = {i: {it.text for it in r.lhs if isinstance(it, Word)}
+                 for i, r in enumerate(learned) if not is_primitive(r) and anchored(r)}
+    if len(undecided) <= SETTLE_AT and len({
+            _sorted(learned, set(seen)) for n in range(len(undecided) + 1)
+            for seen in itertools.combinations(undecided, n)}) == 1:
+        return _sorted(learned, set())
+    spanning: set[int] = set()
     for ex in examples:
+        if not undecided:
+            break
+        words = set(ex.input)
+        if not any(needs <= words for needs in undecided.values()):
+            continue
         stack = [derive(program, ex.input)[1]]
         while stack:
             step = stack.pop()
             if step is not None:
-                spans[step.rule] |= any(k.end - k.start > 1 for k in step.children)
+                if step.rule >= offset and any(k.end - k.start > 1 for k in step.children):
+                    spanning.add(step.rule - offset)
+                    undecided.pop(step.rule - offset, None)
                 stack.extend(step.children)
+    return _sorted(learned, spanning)
+
+
+SETTLE_AT = 4  # undecided rules up to which every outcome is tried before deriving any
+
+
+def _sorted(learned: tuple[Rule, ...], spanning: set[int]) -> tuple[Rule, ...]:
+    """The rules in levels, given which of them (by position) call spans of several words."""
 
     def level(i: int) -> tuple[int, int]:
         rule = learned[i]
@@ -57,7 +82,7 @@ def precedence_order(program: Program, learned: tuple[Rule, ...],
             return 0, 0
         if not anchored(rule):
             return 3, 0
-        if not spans[offset + i]:
+        if i not in spanning:
             return 2, 0
         # among span rules, connectives (`x1 and x2`) before modifiers (`x1 twice`)
         return 1, -sum(1 for v in rule.variables() if v.kind != "u")
