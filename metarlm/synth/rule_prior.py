@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from metarlm.lang.demo import Example
-from metarlm.lang.dsl import Rule, Token, Var, Word
+from metarlm.lang.dsl import Rule, Token, Var
 from metarlm.types import SearchSettings, rule_size
 
 FEATURES_KEPT = 1 << 16  # rules whose features are cached before the cache starts afresh
@@ -110,12 +110,12 @@ def narrowness(var: Var, anchored: bool) -> int:
 
 def anchored(rule: Rule) -> bool:
     """A rule with a word on its left (`x1 twice`), not of variables alone (`u1 u2`)."""
-    return any(isinstance(it, Word) for it in rule.lhs)
+    return len(rule.variables()) < len(rule.lhs)  # a left side holds words and variables
 
 
 def is_primitive(rule: Rule) -> bool:
     """A rule of words alone (`dax -> RED`, `turn ->`)."""
-    return all(isinstance(it, Word) for it in rule.lhs)
+    return not rule.variables()  # the rule's own memo: asked of every rule at every state
 
 
 def cooccurring(examples: Sequence[Example]) -> dict[str, set[str]]:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from types import MappingProxyType
 
 from metarlm.lang.dsl import (
     Call,
@@ -130,17 +131,27 @@ def _fill_gaps(words: Sequence[str], anchors: tuple[int, ...],
         yield tuple(items)
 
 
-def bindings(lhs: tuple[LhsItem, ...], words: Sequence[str],
-             most: int = 3) -> list[dict[Var, tuple[int, int]]]:
+Binding = Mapping[Var, tuple[int, int]]  # a variable's span of the input, [start, end)
+
+
+def bindings(lhs: tuple[LhsItem, ...], words: Sequence[str], most: int = 3) -> tuple[Binding, ...]:
     """Up to ``most`` bindings of lhs to the whole input, in the interpreter's order."""
+    return _bindings(lhs, tuple(words), most)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _bindings(lhs: tuple[LhsItem, ...], words: tuple[str, ...],
+              most: int) -> tuple[Binding, ...]:
+    # remembered (read-only): the generators match the same templates to the same failing
+    # examples at every state they expand
     rule = Rule(lhs, ())
     ev = _Evaluator(Program((rule,)), words, 10_000, 10_000)
-    out = []
+    out: list[Binding] = []
     for binding in ev.bindings(0, 0, len(words)):
-        out.append(dict(zip(rule.variables(), binding)))
+        out.append(MappingProxyType(dict(zip(rule.variables(), binding))))
         if len(out) == most:
             break
-    return out
+    return tuple(out)
 
 
 @functools.lru_cache(maxsize=1 << 16)

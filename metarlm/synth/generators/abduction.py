@@ -21,7 +21,7 @@ from metarlm.lang.demo import Example
 from metarlm.lang.dsl import Call, Hole, LhsItem, Program, Rule, Token, Var, Word
 from metarlm.synth.base import Context, Generator, Move, State, SubProblem, quoted
 from metarlm.synth.rule_prior import is_primitive
-from metarlm.synth.templates import bindings, call_patterns, function_words, lhs_templates
+from metarlm.synth.templates import Binding, bindings, call_patterns, function_words, lhs_templates
 from metarlm.types import Budget
 
 
@@ -66,7 +66,7 @@ def solved(sketches: Sequence[Program], examples: Sequence[Example],
 
 
 def joint(background: Program, learned: tuple[Rule, ...], lhs: tuple[LhsItem, ...],
-          binding: dict[Var, tuple[int, int]], ex: Example, examples: Sequence[Example],
+          binding: Binding, ex: Example, examples: Sequence[Example],
           max_calls: int, budget: Budget, most_words: int = 2,
           most_tokens: int = 2) -> Iterator[tuple[Rule, ...]]:
     """Joint abduction: new one-word primitives (holes) and a rule of calls, filled together.
@@ -91,10 +91,11 @@ def joint(background: Program, learned: tuple[Rule, ...], lhs: tuple[LhsItem, ..
     variables = [v for v in lhs if isinstance(v, Var)]
     bundles, sketches = [], []
     made: dict[tuple[str, int, int], Rule] = {}  # one object a primitive: lowered once
+    calls, every = {v: Call(v) for v in variables}, set(variables)
     for pattern in call_patterns(variables, max_calls):
-        if set(pattern) != set(variables):  # every part of the input counts
+        if set(pattern) != every:  # every part of the input counts
             continue
-        rule = Rule(lhs, tuple(Call(v) for v in pattern))
+        rule = Rule(lhs, tuple(map(calls.__getitem__, pattern)))
         for lengths in itertools.product(range(most_tokens + 1), repeat=len(new_words)):
             prims, k = [], 0
             for word, n in zip(new_words, lengths):

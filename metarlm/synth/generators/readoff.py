@@ -20,6 +20,7 @@ from metarlm.lang.interp import Ok
 from metarlm.synth.base import Context, Generator, Move, State, SubProblem
 from metarlm.synth.generators.sums import sum_rules
 from metarlm.synth.templates import (
+    Binding,
     bindings,
     function_words,
     lhs_templates,
@@ -76,7 +77,7 @@ class ReadOff(Generator):
             for binding in bindings(lhs, ex.input, s.bindings):
                 yield from self._rhs(state, lhs, binding, ex, ctx, fit)
 
-    def _rhs(self, state: State, lhs: tuple[LhsItem, ...], binding: dict[Var, tuple[int, int]],
+    def _rhs(self, state: State, lhs: tuple[LhsItem, ...], binding: Binding,
              ex: Example, ctx: Context, fit: bool) -> Iterator[tuple[Rule, ...]]:
         current = ctx.program(state.learned)
         values: dict[Var, object] = {}

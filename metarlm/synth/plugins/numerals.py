@@ -17,9 +17,11 @@ assumptions about decimal-style number words (bases are powers of ten from 100 u
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from types import MappingProxyType
 from typing import NamedTuple
 
 from metarlm.lang.demo import Example
@@ -64,7 +66,7 @@ def named_values(own: Sequence[int], guessed: Sequence[int] = (),
     return scales, constants
 
 
-def stem_values(word: str, lexicon: dict[str, int]) -> set[int]:
+def stem_values(word: str, lexicon: Mapping[str, int]) -> frozenset[int]:
     """Values of known words that ``word`` looks like an inflection of: French `cents` and
     `vingts` (plural of `cent`, `vingt`), Italian `mila` (`mille`), Spanish `ciento`; not
     compounds such as Esperanto `milcent` (1100, not `mil`)."""
@@ -74,14 +76,22 @@ def stem_values(word: str, lexicon: dict[str, int]) -> set[int]:
         if (known != word and shared >= STEM and len(known) - shared <= STEM_TAIL
                 and len(word) - shared <= ENDING):
             out.add(value)
-    return out
+    return frozenset(out)
 
 
-def lexicon(program: Program) -> dict[str, int]:
+# Remembered (read-only) per rule list: every left side the generators read asks again.
+@functools.lru_cache(maxsize=1 << 10)
+def lexicon(program: Program) -> Mapping[str, int]:
     """The program's one-word rules that name an integer: `cent -> 100`."""
-    return {r.lhs[0].text: r.rhs[0].value for r in program.rules  # type: ignore[union-attr]
-            if is_primitive(r) and len(r.lhs) == 1 and len(r.rhs) == 1
-            and isinstance(r.rhs[0], Const)}
+    return MappingProxyType({r.lhs[0].text: r.rhs[0].value  # type: ignore[union-attr]
+                             for r in program.rules
+                             if is_primitive(r) and len(r.lhs) == 1 and len(r.rhs) == 1
+                             and isinstance(r.rhs[0], Const)})
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _stems(word: str, program: Program) -> frozenset[int]:
+    return stem_values(word, lexicon(program))
 
 
 def is_base(value: int) -> bool:
@@ -98,7 +108,6 @@ def word_values(current: Program, lhs: tuple[LhsItem, ...]) -> WordValues | None
     an inflection of a known one, and the leading ones: the value of the word ``lhs`` starts
     with, if guessed or a base (Indonesian `seratus y1 -> [y1] + 100`); None when a word
     has neither."""
-    known = lexicon(current)
     own: list[int] = []
     guessed: list[int] = []
     leading: list[int] = []
@@ -111,7 +120,7 @@ def word_values(current: Program, lhs: tuple[LhsItem, ...]) -> WordValues | None
             if k == 0 and is_base(result.value):  # type: ignore[arg-type]
                 leading.append(result.value)  # type: ignore[arg-type]
             continue
-        stems = stem_values(item.text, known)
+        stems = _stems(item.text, current)
         if not stems:
             return None
         guessed.extend(stems)
