@@ -8,7 +8,8 @@ the checker (``DemoChecker.check`` and ``extend``: lowering and kernels) and in 
 (``fillable``, the kernels' pass that rules sketches out, and ``fill_all``: Z3 and its
 propagation) is measured apart. What remains, divided by the
 candidates checked, is the core's own cost per candidate: generation, placement, dedup,
-ranking and bookkeeping. Figures are medians over the repeats, in one process.
+ranking and bookkeeping. Figures are medians over the repeats, in one process; the memos
+that outlive a search are emptied before each, so every repeat starts as a fresh ``synth``.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from collections.abc import Callable
 from typing import Any
 
 from metarlm.data import load_miniscan
-from metarlm.exec import holes, incremental
+from metarlm.exec import check, holes, incremental
 from metarlm.lang.demo import load_demo, parse_demo
+from metarlm.synth import templates
 from metarlm.synth.generators import abduction, sums, systematic
+from metarlm.synth.plugins import numerals
 from metarlm.synth.search import synthesize
 
 
@@ -53,8 +56,18 @@ def demos() -> dict[str, Any]:
             "numbers-en": parse_demo(curriculum_demo("en"))}
 
 
+def forget() -> None:
+    """Empty the memos that outlive a search (a fresh process starts without them)."""
+    templates.value.cache_clear()
+    templates._bindings.cache_clear()
+    check._LANES.clear()
+    numerals.lexicon.cache_clear()
+    numerals._stems.cache_clear()
+
+
 def measure(demo: Any) -> dict[str, float]:
     """One search: candidates, seconds, checker and solver seconds, cost per candidate."""
+    forget()
     checker, solver = Clock(), Clock()
     saved = (incremental.DemoChecker.check, incremental.DemoChecker.extend, holes.fill_all,
              abduction.fillable)
