@@ -78,12 +78,16 @@ def _oracle(program: Program, learned: tuple, examples: list[Example]) -> tuple:
     return tuple(learned[i] for i in sorted(range(len(learned)), key=level))
 
 
-SCAN_PROGRAM = parse_program(SCAN_RULES, "scan")
+# the SCAN rules and some in y and mixed variables, which bind spans differently
+EXTRA = ("y1 after y2 -> [y2] [y1]", "x1 twice y1 -> [x1] [x1] [y1]",
+         "u1 thrice x1 -> [u1] [x1] [u1]", "y1 and u1 -> [u1] [y1]")
+SCAN_PROGRAM = parse_program(SCAN_RULES + "\n" + "\n".join(EXTRA), "rules")
 COMMANDS = ("walk opposite left", "jump left twice", "run twice after walk", "look and walk",
-            "walk around right thrice", "jump opposite left after look twice")
+            "walk around right thrice", "jump opposite left after look twice", "walk twice",
+            "and walk", "look thrice jump left", "after run left", "walk and run twice")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.permutations(range(len(SCAN_PROGRAM.rules))), st.integers(1, 8),
        st.lists(st.sampled_from(COMMANDS), min_size=1, max_size=4))
 def test_precedence_order_equals_levels_from_every_derivation(

@@ -13,7 +13,7 @@ import itertools
 from collections.abc import Sequence
 
 from metarlm.lang.demo import Example
-from metarlm.lang.dsl import Program, Rule, Word
+from metarlm.lang.dsl import Call, Program, Rule, Word
 from metarlm.lang.interp import derive
 from metarlm.synth.base import Plugin
 from metarlm.synth.rule_prior import anchored, is_primitive
@@ -43,11 +43,11 @@ def precedence_order(program: Program, learned: tuple[Rule, ...],
     decides how longer inputs read.
     """
     offset = len(program.rules) - len(learned)
-    # Only the anchored rules' levels depend on the derivations. Where no outcome of them
-    # changes the order (one such rule among words, say), nothing is derived; otherwise only
-    # the examples whose input has such a rule's words, until each is seen calling a span.
-    undecided = {i: {it.text for it in r.lhs if isinstance(it, Word)}
-                 for i, r in enumerate(learned) if not is_primitive(r) and anchored(r)}
+    # Only the levels of anchored rules that call a variable wider than a word depend on the
+    # derivations. Where no outcome of them changes the order (one such rule among words,
+    # say), nothing is derived; otherwise only examples that can show such a rule calling a
+    # span: its words in the input, and room for them, its other variables and two words.
+    undecided = {i: need for i, r in enumerate(learned) if (need := _needs(r)) is not None}
     if len(undecided) <= SETTLE_AT and len({
             _sorted(learned, set(seen)) for n in range(len(undecided) + 1)
             for seen in itertools.combinations(undecided, n)}) == 1:
@@ -57,7 +57,8 @@ def precedence_order(program: Program, learned: tuple[Rule, ...],
         if not undecided:
             break
         words = set(ex.input)
-        if not any(needs <= words for needs in undecided.values()):
+        if not any(len(ex.input) >= least and needs <= words
+                   for needs, least in undecided.values()):
             continue
         stack = [derive(program, ex.input)[1]]
         while stack:
@@ -71,6 +72,22 @@ def precedence_order(program: Program, learned: tuple[Rule, ...],
 
 
 SETTLE_AT = 4  # undecided rules up to which every outcome is tried before deriving any
+
+
+def _needs(rule: Rule) -> tuple[set[str], int] | None:
+    """What an input must have for the rule to be seen calling a span of several words: its
+    words, and the fewest words it can then cover; None if it never can (no left-hand
+    words, or it calls only ``u`` variables)."""
+    if is_primitive(rule) or not anchored(rule):
+        return None
+    called = {it.var for it in rule.rhs if isinstance(it, Call)}
+    wide = [v for v in rule.variables() if v in called and v.kind != "u"]
+    if not wide:
+        return None
+    words = {it.text for it in rule.lhs if isinstance(it, Word)}
+    # each word and u one word, each x at least one, a y none; one wide variable two
+    least = len(rule.lhs) - sum(v.kind == "y" for v in rule.variables())
+    return words, least + (1 if any(v.kind == "x" for v in wide) else 2)
 
 
 def _sorted(learned: tuple[Rule, ...], spanning: set[int]) -> tuple[Rule, ...]:
