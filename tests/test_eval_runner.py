@@ -66,9 +66,15 @@ def test_every_suite_end_to_end(tmp_path: Path, tiny_checkpoint: Path) -> None:
     assert set(results["suites"]) == set(SUITE_NAMES)
     markdown = (cfg.out / "results.md").read_text(encoding="utf-8")
     assert all(f"| {s} | meta |" in markdown for s in SUITE_NAMES)
-    # the one-shot add-jump task is solved by enumeration from the background alone
-    oneshot = next(a for a in results["aggregates"]
-                   if a["suite"] == "scan-oneshot" and a["system"] == "enum")
+
+
+def test_oneshot_task_is_solved_by_enumeration_from_the_background(tmp_path: Path) -> None:
+    # the tiny budgets' 0.3 s is a time limit a loaded machine can miss: the same candidate
+    # budget here, with time to spare
+    cfg = EvalConfig(suites=("scan-oneshot",), systems=("enum",), out=tmp_path / "one",
+                     budgets=Budgets(budget=300, timeout=20.0), episodes=1, quick=True,
+                     shots=(1,), progress=False)
+    oneshot = run_eval(cfg)["aggregates"][0]
     assert oneshot["solved"] == 1 and oneshot["accuracy"]["mean"] == 1.0
 
 
