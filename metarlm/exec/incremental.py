@@ -25,8 +25,9 @@ from itertools import chain
 
 import numpy as np
 
-from metarlm.exec.compile import RulePool, SymbolTable, kernels
+from metarlm.exec.compile import SymbolTable, kernels
 from metarlm.exec.pack import pack_words
+from metarlm.exec.pool import RulePool
 from metarlm.exec.run import no_gc, run_many
 from metarlm.kernels import layout
 from metarlm.lang.demo import Example, Output
