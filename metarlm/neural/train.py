@@ -53,7 +53,7 @@ from metarlm.neural.model import (
 )
 from metarlm.neural.policy import validate_policy
 from metarlm.neural.tokens import SYMBOL_MODES, EncodedEpisode, encode_pair
-from metarlm.neural.train_options import command_line, options, parse
+from metarlm.neural.train_options import check_options, command_line, options, parse
 
 TASKS = ("policy", "program")
 LOG_FILE = "log.json"
@@ -507,45 +507,6 @@ def train_main(grammar: Sequence[str], out: str | Path, *,
     except ValueError as err:
         raise MetarlmError(str(err)) from None
     return train(cfg)
-
-
-_AT_LEAST = {"steps": 1, "batch_size": 1, "d_model": 1, "heads": 1, "layers": 1, "ffn": 1,
-             "reuse": 1, "valid_episodes": 1, "valid_samples": 1, "checkpoint_every": 1,
-             "warmup": 0, "workers": 0, "threads": 0, "valid_every": 0, "stop_at": 0,
-             "states_per_episode": 1}
-
-
-def check_options(grammar: Sequence[str], out: str | Path, **values: Any) -> None:
-    """InputError for options no run can use, before any model is built: the grammars must
-    load, ``out`` must be a directory that can be made, and numbers must be in range."""
-    from metarlm.errors import InputError, shorten
-    from metarlm.lang.domain import load_domain
-
-    for name, low in _AT_LEAST.items():
-        if values[name] < low:
-            raise InputError(f"--{name.replace('_', '-')} must be at least {low}, "
-                             f"not {values[name]}")
-    if not (math.isfinite(values["lr"]) and values["lr"] > 0):
-        raise InputError(f"--lr must be a positive number, not {values['lr']}")
-    if not 0 <= values["on_policy"] <= 1:
-        raise InputError(f"--on-policy must be between 0 and 1, not {values['on_policy']}")
-    if not 0 <= values["one_shot"] <= 1:
-        raise InputError(f"--one-shot must be between 0 and 1, not {values['one_shot']}")
-    if values["pool"] < values["batch_size"]:
-        raise InputError(f"--batch-size {values['batch_size']} is more than the pool of "
-                         f"{values['pool']} episodes")
-    if values["d_model"] % values["heads"]:
-        raise InputError(f"--d-model {values['d_model']} must be a multiple of the "
-                         f"{values['heads']} attention heads")
-    if not grammar:
-        raise InputError("give at least one grammar to train on")
-    for name in grammar:
-        load_domain(name)
-    try:
-        Path(out).mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise InputError(f"--out {shorten(str(out))}: cannot make the directory: "
-                         f"{err.strerror}") from None
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m metarlm.neural.train") -> Path:

@@ -1,4 +1,5 @@
-"""The training command line: every option of a run, its help, and the command it records.
+"""The training command line: every option of a run, its help, the checks of its values
+(``check_options``, before any model is built) and the command it records.
 
 ``metarlm train`` and ``python -m metarlm.neural.train`` (also under ``torchrun``) share this
 one parser, so they take the same options; ``metarlm.neural.train.train_main`` runs them. The
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import math
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
@@ -136,3 +138,42 @@ def parser(prog: str) -> argparse.ArgumentParser:
 def parse(argv: Sequence[str] | None, prog: str) -> dict[str, Any]:
     """The resolved options of a training command line (MetarlmError when it is bad)."""
     return options(**vars(parser(prog).parse_args(argv)))
+
+
+_AT_LEAST = {"steps": 1, "batch_size": 1, "d_model": 1, "heads": 1, "layers": 1, "ffn": 1,
+             "reuse": 1, "valid_episodes": 1, "valid_samples": 1, "checkpoint_every": 1,
+             "warmup": 0, "workers": 0, "threads": 0, "valid_every": 0, "stop_at": 0,
+             "states_per_episode": 1}
+
+
+def check_options(grammar: Sequence[str], out: str | Path, **values: Any) -> None:
+    """InputError for options no run can use, before any model is built: the grammars must
+    load, ``out`` must be a directory that can be made, and numbers must be in range."""
+    from metarlm.errors import InputError, shorten
+    from metarlm.lang.domain import load_domain
+
+    for name, low in _AT_LEAST.items():
+        if values[name] < low:
+            raise InputError(f"--{name.replace('_', '-')} must be at least {low}, "
+                             f"not {values[name]}")
+    if not (math.isfinite(values["lr"]) and values["lr"] > 0):
+        raise InputError(f"--lr must be a positive number, not {values['lr']}")
+    if not 0 <= values["on_policy"] <= 1:
+        raise InputError(f"--on-policy must be between 0 and 1, not {values['on_policy']}")
+    if not 0 <= values["one_shot"] <= 1:
+        raise InputError(f"--one-shot must be between 0 and 1, not {values['one_shot']}")
+    if values["pool"] < values["batch_size"]:
+        raise InputError(f"--batch-size {values['batch_size']} is more than the pool of "
+                         f"{values['pool']} episodes")
+    if values["d_model"] % values["heads"]:
+        raise InputError(f"--d-model {values['d_model']} must be a multiple of the "
+                         f"{values['heads']} attention heads")
+    if not grammar:
+        raise InputError("give at least one grammar to train on")
+    for name in grammar:
+        load_domain(name)
+    try:
+        Path(out).mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"--out {shorten(str(out))}: cannot make the directory: "
+                         f"{err.strerror}") from None
