@@ -9,7 +9,7 @@ from metarlm.data import load_scan
 from metarlm.lang.demo import Example
 from metarlm.lang.domain import parse_program
 from metarlm.lang.interp import Ok, evaluate
-from metarlm.synth.generators.cuts import invert, span_values, sub_demos
+from metarlm.synth.generators.cuts import invert, span_values, span_values_many, sub_demos
 
 SCAN_RULES = open("examples/scan/scan.rules", encoding="utf-8").read()
 FULL = parse_program(SCAN_RULES, "scan")
@@ -112,3 +112,16 @@ def test_integer_cut_at_a_span_read_wrongly() -> None:
     assert Example(tuple("seratus delapan puluh delapan".split()), 188) in subs
     # the part blamed must be left a whole value: 9 thousands is not what is wrong
     assert all(sub.input != ("sembilan",) for sub in subs)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(COMMANDS), min_size=1, max_size=4),
+       st.sampled_from(("u1 u2", "x1 twice", "turn", "")))
+def test_span_values_of_many_inputs_equal_each_input_s_by_the_reference(
+        commands: list[str], dropped: str) -> None:
+    program = _without(dropped) if dropped else FULL
+    inputs = [tuple(command.split()) for command in commands]
+    for words, values in zip(inputs, span_values_many(program, inputs)):
+        assert values == {(s, e): (r.value if isinstance(r := evaluate(program, words[s:e]), Ok)
+                                   else None)
+                          for s in range(len(words)) for e in range(s + 1, len(words) + 1)}

@@ -28,11 +28,18 @@ Value = tuple[str, ...] | int
 
 def span_values(program: Program, words: Sequence[str]) -> dict[Span, Value | None]:
     """The program's value of every non-empty span of ``words`` (None where it has none)."""
-    n = len(words)
-    spans = [(s, e) for s in range(n) for e in range(s + 1, n + 1)]
-    results = run_many(program, [tuple(words[s:e]) for s, e in spans])
-    return {span: r.value if isinstance(r, Ok) else None  # type: ignore[misc]
-            for span, r in zip(spans, results)}
+    return span_values_many(program, [words])[0]
+
+
+def span_values_many(program: Program,
+                     inputs: Sequence[Sequence[str]]) -> list[dict[Span, Value | None]]:
+    """``span_values`` of each input, in one run of the program over every span of all."""
+    spans = [[(s, e) for s in range(len(ws)) for e in range(s + 1, len(ws) + 1)]
+             for ws in inputs]
+    results = iter(run_many(program, [tuple(ws[s:e]) for ws, sp in zip(inputs, spans)
+                                      for s, e in sp]))
+    return [{span: r.value if isinstance(r, Ok) else None  # type: ignore[misc]
+             for span, r in zip(sp, results)} for sp in spans]
 
 
 def invert(rule: Rule, binding: dict[Var, Span], values: dict[Span, Value | None],
@@ -123,25 +130,29 @@ class Cuts(Generator):
     def subproblems(self, state: State, failing: Sequence[Example],
                     ctx: Context) -> Iterable[SubProblem]:
         current = ctx.program(state.learned)
-        for ex in failing[: ctx.settings.cut_examples]:
-            levels = cut_levels(current, ex, ctx.settings.cut_depth, ctx.settings.bindings)
+        cut = [ex for ex in failing[: ctx.settings.cut_examples] if len(ex.input) > 1]
+        # every span of every example in one run: the program is lowered once
+        for ex, values in zip(cut, span_values_many(current, [ex.input for ex in cut])):
+            levels = cut_levels(current, ex, ctx.settings.cut_depth, ctx.settings.bindings,
+                                values)
             for sub, cuts in levels.items():
                 yield SubProblem(sub, cuts + 1)
 
 
-def cut_levels(program: Program, example: Example, depth: int = 3,
-               most: int = 3) -> dict[Example, int]:
+def cut_levels(program: Program, example: Example, depth: int = 3, most: int = 3,
+               values: dict[Span, Value | None] | None = None) -> dict[Example, int]:
     """Sub-demonstrations of ``example`` cut at the program's rules, up to ``depth`` cuts
     deep, each with the number of cuts that gave it (1: cut out of the example itself).
 
     Each sub-demonstration is a span of the example's input that the program does not
     interpret yet (or, in the integer algebra, interprets wrongly), with the output the cut
-    says it must have.
+    says it must have. ``values`` are the program's ``span_values`` of the input, if known.
     """
     words = example.input
     if len(words) < 2:
         return {}
-    values = span_values(program, words)
+    if values is None:
+        values = span_values(program, words)
     rules = [r for r in program.rules if not is_primitive(r)]  # those with variables
     found: dict[Example, int] = {}
 
