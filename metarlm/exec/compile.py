@@ -175,14 +175,8 @@ def _rule_entry(rule: Rule, algebra: str, symbols: SymbolTable) -> RuleEntry | N
     return ints, NEEDS_REFERENCE if int_hole else VALID, holes
 
 
-def lower_program(program: Program, symbols: SymbolTable,
-                  cache: dict[int, RuleEntry | None] | None = None) -> tuple[list[int], int]:
-    """One program's row (unpadded) and status; words and tokens are interned in symbols.
-
-    ``cache`` (by ``id`` of the rule object: the caller keeps the objects alive while it
-    lives) lowers a rule that many programs share once."""
-    if cache is not None:
-        return _lower_shared(program, symbols, cache)
+def lower_program(program: Program, symbols: SymbolTable) -> tuple[list[int], int]:
+    """One program's row (unpadded) and status; words and tokens are interned in symbols."""
     try:
         if program.algebra not in ("seq", "int"):
             raise _Malformed
@@ -198,21 +192,13 @@ def lower_program(program: Program, symbols: SymbolTable,
             return row, VALID
     except _Malformed:
         return [0, 0, 0], INVALID
-    return _lower_shared(program, symbols, {})
+    return _lower_rules(program, symbols)
 
 
-def _lower_shared(program: Program, symbols: SymbolTable,
-                  cache: dict[int, RuleEntry | None]) -> tuple[list[int], int]:
-    """``lower_program`` rule by rule through the cache."""
-    if program.algebra not in ("seq", "int"):
-        return [0, 0, 0], INVALID
-
-    def entry(rule: Rule) -> RuleEntry | None:
-        key = id(rule)
-        return cache[key] if key in cache else cache.setdefault(
-            key, _rule_entry(rule, program.algebra, symbols))
-
-    return _extended([0, 0, 0], VALID, program.rules, entry)
+def _lower_rules(program: Program, symbols: SymbolTable) -> tuple[list[int], int]:
+    """``lower_program`` rule by rule, holes and malformed rules included."""
+    return _extended([0, 0, 0], VALID, program.rules,
+                     lambda rule: _rule_entry(rule, program.algebra, symbols))
 
 
 def _extended(row: list[int], status: int, rules: Sequence[Rule],
@@ -288,15 +274,15 @@ def _plain_rule(rule: Rule, is_int: bool, symbols: SymbolTable) -> list[int] | N
     return row
 
 
-def lower_programs(programs: Sequence[Program], symbols: SymbolTable, width: int = 0,
-                   shared: bool = False) -> Lowered:
-    """Rows for many programs, zero padded to at least ``width``; with ``shared`` (programs
-    that share rule objects, such as sketches of one parent) each object is lowered once."""
-    # the programs keep their rules alive while the cache lives
-    cache: dict[int, RuleEntry | None] | None = {} if shared else None
-    rows = [lower_program(p, symbols, cache) for p in programs]
-    width = max([width, 3] + [len(r) for r, _ in rows])
-    code = np.zeros((len(rows), width), dtype=np.int64)
+def lower_programs(programs: Sequence[Program], symbols: SymbolTable, width: int = 0) -> Lowered:
+    """Rows for many programs, zero padded to at least ``width`` (``RowCache`` lowers
+    programs that share rule objects, such as sketches of one parent, faster)."""
+    return _padded([lower_program(p, symbols) for p in programs], width)
+
+
+def _padded(rows: Sequence[tuple[list[int], int]], width: int = 0) -> Lowered:
+    """(row, status) pairs as one zero-padded code array at least ``width`` wide."""
+    code = np.zeros((len(rows), max([width, 3] + [len(r) for r, _ in rows])), dtype=np.int64)
     for k, (row, _) in enumerate(rows):
         code[k, : len(row)] = row
     return Lowered(code, np.array([s for _, s in rows], dtype=np.int64))
@@ -321,11 +307,7 @@ class RowCache:
             self._rules.clear()
             self._heads.clear()
             self._values.clear()
-        rows = [self._row(p) for p in programs]
-        code = np.zeros((len(rows), max([3] + [len(r) for r, _ in rows])), dtype=np.int64)
-        for k, (row, _) in enumerate(rows):
-            code[k, : len(row)] = row
-        return Lowered(code, np.array([s for _, s in rows], dtype=np.int64))
+        return _padded([self._row(p) for p in programs])
 
     def _row(self, program: Program) -> tuple[list[int], int]:
         rules = program.rules

@@ -174,13 +174,12 @@ def kernel_verdicts(code: np.ndarray, status: np.ndarray, packed: PackedExamples
 
 
 def lowered_verdicts(programs: Sequence[Program], examples: Sequence[Example], algebra: str,
-                     fuel: int, max_output: int, shared: bool = False
-                     ) -> tuple[Lowered, PackedExamples, np.ndarray]:
-    """The programs lowered (``lower_programs``, ``shared`` as there), the examples packed,
-    and the kernels' verdict on each program, all under one new symbol table."""
+                     fuel: int, max_output: int) -> tuple[Lowered, PackedExamples, np.ndarray]:
+    """The programs lowered (``lower_programs``), the examples packed, and the kernels'
+    verdict on each program, all under one new symbol table."""
     symbols = SymbolTable()
     packed = pack_examples(examples, algebra, symbols)
-    lowered = lower_programs(programs, symbols, shared=shared)
+    lowered = lower_programs(programs, symbols)
     return lowered, packed, kernel_verdicts(lowered.code, lowered.status, packed, algebra,
                                             fuel, max_output)
 
